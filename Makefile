@@ -1,0 +1,46 @@
+# The two commands: `make demo` and `make test`. Everything they need is
+# installed by the targets below, on a fresh Debian 12 machine (as root).
+SHELL := /bin/bash
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_FORCE_COLOR ?= false
+SUITES := bookworm trixie
+
+.PHONY: demo test lint pytest molecule controller images demo-clean
+
+demo: controller $(VENV)/.installed images
+	scripts/demo.sh
+
+test: lint pytest molecule
+
+lint: $(VENV)/.installed
+	yamllint --strict .
+	ansible-lint --profile production
+	ruff check .
+	ruff format --check .
+
+pytest: $(VENV)/.installed
+	pytest tests/unit omeroweb/tests
+
+molecule: controller $(VENV)/.installed images
+	molecule test --all
+
+controller:
+	scripts/setup-controller.sh
+
+$(VENV)/.installed: requirements.txt requirements.yml omeroweb/pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet --no-build-isolation -e omeroweb
+	$(VENV)/bin/ansible-galaxy collection install -r requirements.yml
+	touch $@
+
+# Built once and kept in Podman's store; REBUILD=1 scripts/build-base-image.sh
+# makes them anew.
+images: controller
+	@pids=(); for suite in $(SUITES); do scripts/build-base-image.sh $$suite & pids+=($$!); done; \
+	  for pid in "$${pids[@]}"; do wait $$pid || exit 1; done
+
+demo-clean:
+	podman rm -f omero-web-demo

@@ -1,0 +1,53 @@
+"""``omero-web-appliance``: the commands the Ansible roles call on web nodes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import config
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        desired = config.read_properties(Path(args.properties).read_text())
+    except (OSError, ValueError) as error:
+        print(f"{args.properties}: {error}", file=sys.stderr)
+        return 1
+    problems = config.check(desired, config.omero_web_parsers())
+    for problem in problems:
+        print(f"omero_web_config: {problem}", file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s); the live config is unchanged.", file=sys.stderr)
+        return 1
+    print(f"{len(desired)} properties valid")
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    changed = config.apply(Path(args.properties), Path(args.omerodir), Path(args.omero))
+    print("applied" if changed else "unchanged")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="omero-web-appliance", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check a properties file, change nothing")
+    validate.add_argument("properties")
+    validate.set_defaults(run=_validate)
+
+    apply = commands.add_parser("apply", help="make OMERO.web's config.xml hold a properties file")
+    apply.add_argument("properties")
+    apply.add_argument("--omerodir", required=True)
+    apply.add_argument("--omero", required=True, help="the omero CLI of the venv")
+    apply.set_defaults(run=_apply)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Shared testinfra tests for every scenario and the demo.
+
+Hosts, their groups and their variables come from an Ansible inventory
+(--inventory; Molecule passes its own). A test marked ``@pytest.mark.group(NAME)``
+runs on each host of that group, so one set of tests serves every topology.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import testinfra
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Node:
+    name: str
+    groups: set[str]
+    vars: dict = field(default_factory=dict)
+
+    @property
+    def container(self) -> str:
+        return self.vars.get("ansible_host", self.name)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--inventory",
+        default=os.environ.get("MOLECULE_INVENTORY_FILE", str(ROOT / "inventory/demo/hosts.yml")),
+        help="Ansible inventory of the hosts under test",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "group(name): run on every host of this inventory group")
+    config.addinivalue_line("markers", "reboot: restarts hosts, so it runs after the other tests")
+
+
+@lru_cache
+def _inventory(path: str) -> list[Node]:
+    listing = json.loads(
+        subprocess.run(
+            [str(Path(sys.executable).with_name("ansible-inventory")), "-i", path, "--list"],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    )
+    hostvars = listing.get("_meta", {}).get("hostvars", {})
+    nodes: dict[str, Node] = {}
+
+    def walk(group: str, parents: tuple[str, ...]) -> None:
+        entry = listing.get(group, {})
+        for name in entry.get("hosts", []):
+            node = nodes.setdefault(name, Node(name, set(), hostvars.get(name, {})))
+            node.groups.update(parents + (group,))
+        for child in entry.get("children", []):
+            walk(child, parents + (group,))
+
+    walk("all", ())
+    return list(nodes.values())
+
+
+def pytest_generate_tests(metafunc):
+    if "node" not in metafunc.fixturenames:
+        return
+    nodes = _inventory(metafunc.config.getoption("inventory"))
+    marker = metafunc.definition.get_closest_marker("group")
+    if marker:
+        nodes = [n for n in nodes if marker.args[0] in n.groups]
+    metafunc.parametrize("node", nodes, ids=[n.name for n in nodes])
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.get_closest_marker("reboot") is not None)
+
+
+@pytest.fixture
+def host(node):
+    return testinfra.get_host(f"podman://{node.container}")
+
+
+def wait_for(check, timeout: float = 60, interval: float = 1):
+    """Call ``check`` until it returns a true value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)

@@ -1,0 +1,49 @@
+"""The firewall: default drop, SSH and the declared ports open, nothing else."""
+
+import json
+import socket
+
+import pytest
+
+from conftest import wait_for
+
+PROBE_PORT = 8999
+
+
+def address(host) -> str:
+    return host.interface("eth0").addresses[0]
+
+
+def reachable(ip: str, port: int) -> bool:
+    """One TCP connect from the controller to the project's own test host."""
+    try:
+        with socket.create_connection((ip, port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def test_the_input_policy_is_drop(host):
+    ruleset = json.loads(host.check_output("nft -j list chain inet appliance input"))
+    chain = next(item["chain"] for item in ruleset["nftables"] if "chain" in item)
+    assert chain["policy"] == "drop"
+    assert host.service("nftables").is_enabled
+
+
+def test_a_port_not_opened_is_unreachable(host):
+    host.run("systemctl stop appliance-probe 2>/dev/null; systemctl reset-failed appliance-probe 2>/dev/null")
+    host.check_output(
+        f"systemd-run --unit appliance-probe -p RuntimeMaxSec=60 "
+        f"python3 -m http.server {PROBE_PORT} --bind 0.0.0.0"
+    )
+    try:
+        assert wait_for(lambda: host.socket(f"tcp://0.0.0.0:{PROBE_PORT}").is_listening, timeout=10)
+        assert host.run(f"curl -s -o /dev/null http://127.0.0.1:{PROBE_PORT}/").rc == 0
+        assert not reachable(address(host), PROBE_PORT)
+    finally:
+        host.run("systemctl stop appliance-probe")
+
+
+@pytest.mark.group("frontends")
+def test_http_is_open_on_front_ends(host):
+    assert reachable(address(host), 80)

@@ -1,0 +1,139 @@
+"""OMERO.web nodes: gunicorn under systemd, config, sessions, clearsessions."""
+
+import json
+import re
+
+import pytest
+
+from helpers import (
+    OMERODIR,
+    VENV,
+    applied_config,
+    as_json,
+    as_omero_web,
+    django,
+    session_engine,
+)
+
+pytestmark = pytest.mark.group("omero_web_nodes")
+
+SAVE_SESSION = """
+from importlib import import_module
+from django.conf import settings
+store = import_module(settings.SESSION_ENGINE).SessionStore()
+store["appliance-test"] = "kept"
+{expiry}
+store.save()
+print(store.session_key)
+"""
+LOAD_SESSION = """
+from importlib import import_module
+from django.conf import settings
+store = import_module(settings.SESSION_ENGINE).SessionStore(session_key="{key}")
+print(store.get("appliance-test"))
+"""
+
+
+def save_session(host, expiry: str = "") -> str:
+    result = django(host, SAVE_SESSION.format(expiry=expiry))
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def load_session(host, key: str) -> str:
+    result = django(host, LOAD_SESSION.format(key=key))
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
+
+
+def session_is_stored(host, key: str) -> bool:
+    engine = session_engine(host)
+    if engine.endswith(".cache"):
+        location = json.loads(applied_config(host)["omero.web.caches"])["default"]["LOCATION"]
+        found = host.run(f"redis-cli -u {location} --scan --pattern '*{key}'")
+        return key in found.stdout
+    if engine.endswith(".file"):
+        return host.file(f"{OMERODIR}/var/tmp/sessionid{key}").exists
+    raise AssertionError(f"no check for {engine}")
+
+
+def test_gunicorn_runs_as_the_omero_web_user_under_a_hardened_unit(host):
+    service = host.service("omero-web")
+    assert service.is_running
+    assert service.is_enabled
+    show = host.check_output(
+        "systemctl show omero-web -p User -p Restart -p NoNewPrivileges -p ProtectSystem -p PrivateTmp"
+    )
+    assert dict(line.split("=", 1) for line in show.splitlines()) == {
+        "User": "omero-web",
+        "Restart": "on-failure",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "PrivateTmp": "yes",
+    }
+    pid = host.check_output("systemctl show -p MainPID --value omero-web")
+    assert host.check_output(f"stat -c %U /proc/{pid}") == "omero-web"
+
+
+def test_gunicorn_listens_on_loopback_only(host):
+    port = applied_config(host).get("omero.web.application_server.port", "4080")
+    listening = host.check_output(f"ss -Hltn 'sport = :{port}'").splitlines()
+    addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening}
+    assert addresses == {"127.0.0.1"}
+
+
+def test_the_user_cannot_log_in_or_change_its_code(host):
+    user = host.user("omero-web")
+    assert user.shell == "/usr/sbin/nologin"
+    assert host.file(VENV).user == "root"
+    assert as_omero_web(host, f"touch {VENV}/bin/x").rc != 0
+
+
+def test_omero_config_get_prints_what_the_inventory_set(host, node):
+    wanted = node.vars.get("omero_web_config", {})
+    assert wanted, "the scenario's inventory sets omero_web_config"
+    for key, value in wanted.items():
+        got = as_omero_web(host, f"{VENV}/bin/omero config get {key}")
+        assert got.rc == 0, got.stderr
+        assert as_json(got.stdout.strip()) == (value if not isinstance(value, str) else as_json(value))
+
+
+def test_a_session_is_stored_and_survives_a_restart(host):
+    key = save_session(host)
+    assert session_is_stored(host, key)
+    host.run("systemctl restart omero-web")
+    assert host.service("omero-web").is_running
+    assert load_session(host, key) == "kept"
+
+
+def test_the_clearsessions_job_follows_the_session_engine(host):
+    cron = host.file("/etc/cron.d/omero-web-clearsessions")
+    engine = session_engine(host)
+    if engine.endswith(".cache"):
+        assert not cron.exists
+        return
+    assert engine.endswith((".file", ".db", ".cached_db"))
+    line = next(
+        line
+        for line in cron.content_string.splitlines()
+        if line and not line.startswith("#") and not re.match(r"^\w+=", line)
+    )
+    fields = line.split(None, 6)
+    assert fields[5] == "omero-web"
+    command = fields[6]
+    assert "omero web clearsessions" in command
+
+    expired = save_session(host, expiry="store.set_expiry(-60)")
+    kept = save_session(host)
+    assert session_is_stored(host, expired)
+    result = host.run(f"runuser -u omero-web -- sh -c {json.dumps(command)}")
+    assert result.rc == 0, result.stderr
+    assert not session_is_stored(host, expired)
+    assert session_is_stored(host, kept)
+
+
+def test_static_files_were_collected_at_deploy_time(host):
+    static = host.file(f"{OMERODIR}/var/static/webgateway/css/ome.body.css")
+    assert static.exists
+    unit = host.file("/etc/systemd/system/omero-web.service").content_string
+    assert "collectstatic" not in unit
