@@ -1,0 +1,50 @@
+"""Static checks of the roles: what the docs promise is what the code does."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+
+
+def load(path: Path):
+    return yaml.safe_load(path.read_text()) or {}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_is_documented_with_the_same_value(role):
+    defaults = load(ROOT / "roles" / role / "defaults" / "main.yml")
+    spec = load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]
+    options = spec["options"]
+    assert sorted(defaults) == sorted(options), f"{role}: defaults/main.yml and the spec name other variables"
+    for name, value in defaults.items():
+        assert options[name].get("default") == value, f"{role}: {name} differs"
+        assert options[name].get("description"), f"{role}: {name} has no description"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_variables_carry_the_role_name(role):
+    defaults = load(ROOT / "roles" / role / "defaults" / "main.yml")
+    assert all(name.startswith(f"{role}_") for name in defaults)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_templates_say_they_are_managed(role):
+    for template in (ROOT / "roles" / role / "templates").glob("*.j2"):
+        assert "ansible_managed" in template.read_text(), template
+
+
+def test_site_has_one_play_per_host_group():
+    plays = load(ROOT / "site.yml")
+    imported = [p["ansible.builtin.import_playbook"] for p in plays]
+    assert imported == [
+        "playbooks/preflight.yml",
+        "playbooks/session_stores.yml",
+        "playbooks/omero_web_nodes.yml",
+        "playbooks/frontends.yml",
+        "playbooks/firewall.yml",
+    ]
+    for path in imported:
+        assert (ROOT / path).exists()
