@@ -1,5 +1,7 @@
 """Static checks of the roles: what the docs promise is what the code does."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,12 @@ def test_site_has_one_play_per_host_group():
     ]
     for path in imported:
         assert (ROOT / path).exists()
+
+
+def test_the_readme_variable_tables_are_current():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/variables-table.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
