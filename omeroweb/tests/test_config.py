@@ -66,4 +66,77 @@ def test_leave_unset_is_not_a_problem():
     def leave_none_unset(value):
         raise LeaveUnset()
 
-    assert config.check({"omero.web.prefix": "None"}, {"omero.web.prefix": leave_none_unset}) == []
+    assert config.check({"omero.web.secret_key": "x"}, {"omero.web.secret_key": leave_none_unset}) == []
+
+
+RULE_PARSERS = {
+    "omero.web.prefix": str,
+    "omero.web.static_url": str,
+    "omero.web.caches": json.loads,
+    "omero.web.cors_origin_whitelist": json.loads,
+    "omero.web.apps": json.loads,
+    "omero.web.middleware": json.loads,
+}
+
+
+def problems(**properties):
+    given = {f"omero.web.{k}": v for k, v in properties.items()}
+    return [str(p) for p in config.check(given, RULE_PARSERS)]
+
+
+@pytest.mark.parametrize("prefix", ["omero", "/omero/", "/"])
+def test_a_prefix_needs_a_leading_slash_and_no_trailing_one(prefix):
+    (problem,) = problems(prefix=prefix)
+    assert problem.startswith(f"omero.web.prefix = {prefix!r}: a path that starts with /")
+
+
+def test_a_good_prefix_and_static_url_pass():
+    assert problems(prefix="/omero", static_url="/omero/static/") == []
+    assert problems(prefix="/omero", static_url="https://cdn.example.org/static/") == []
+
+
+def test_a_static_url_ends_with_a_slash():
+    (problem,) = problems(static_url="/static")
+    assert "a URL that ends with /" in problem
+
+
+def test_a_static_url_sits_under_the_prefix():
+    (problem,) = problems(prefix="/omero", static_url="/static/")
+    assert "a URL under the prefix /omero, e.g. /omero/static/" in problem
+
+
+def test_memcachedcache_is_named_with_its_replacement():
+    caches = '{"default": {"BACKEND": "django.core.cache.backends.memcached.MemcachedCache"}}'
+    (problem,) = problems(caches=caches)
+    assert "removed MemcachedCache" in problem
+    assert "django.core.cache.backends.memcached.PyMemcacheCache" in problem
+
+
+def test_a_cache_backend_must_import():
+    (problem,) = problems(caches='{"default": {"BACKEND": "no_such_pkg.Cache"}}')
+    assert "backend 'no_such_pkg.Cache' cannot be imported" in problem
+
+
+def test_cors_origins_need_a_scheme():
+    found = problems(cors_origin_whitelist='["https://ok.example.org", "bad.example.org"]')
+    assert len(found) == 1
+    assert "origin 'bad.example.org' needs a scheme" in found[0]
+    assert "https://hostname.example.com" in found[0]
+
+
+def test_apps_and_middleware_must_import():
+    found = problems(
+        apps='["json", "no_such_app"]',
+        middleware='[{"class": "collections.OrderedDict", "index": 1},'
+        ' {"class": "no_such_pkg.Middleware", "index": 2}]',
+    )
+    assert len(found) == 2
+    assert "app 'no_such_app' cannot be imported" in found[0]
+    assert "middleware 'no_such_pkg.Middleware' cannot be imported" in found[1]
+
+
+def test_importable_tells_modules_and_attributes():
+    assert config.importable("json")
+    assert config.importable("collections.OrderedDict")
+    assert not config.importable("collections.NoSuchThing")
+    assert not config.importable("no_such_pkg.thing")

@@ -91,6 +91,13 @@ def host(node):
     return testinfra.get_host(f"podman://{node.container}")
 
 
+@pytest.fixture
+def web_hosts(request):
+    """The OMERO.web nodes of the inventory, whichever host a test runs on."""
+    nodes = _inventory(request.config.getoption("inventory"))
+    return [testinfra.get_host(f"podman://{n.container}") for n in nodes if "omero_web_nodes" in n.groups]
+
+
 def wait_for(check, timeout: float = 60, interval: float = 1):
     """Call ``check`` until it returns a true value or ``timeout`` passes."""
     deadline = time.monotonic() + timeout

@@ -55,3 +55,8 @@ def as_json(value):
         return json.loads(value)
     except (TypeError, ValueError):
         return value
+
+
+def web_setting(host, key: str, default: str) -> str:
+    """A property as the role applied it on an OMERO.web node."""
+    return applied_config(host).get(key, default)

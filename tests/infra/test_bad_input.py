@@ -43,6 +43,29 @@ CASES = {
         {"omero_web_ice_wheel": str(ROOT / "tests/data/zeroc_ice-3.6.5-cp39-cp39-linux_x86_64.whl")},
         ["omero_web_ice_wheel = ", "it does not match the target", "needs zeroc_ice-3.6.5-cp3"],
     ),
+    # Caught on the host by OMERO.web's own parsers and the appliance's rules.
+    "session_cookie_age not a number": (
+        {"omero_web_config": {"omero.web.session_cookie_age": "a day"}},
+        ["omero.web.session_cookie_age = 'a day': OMERO.web rejects it", "nothing was changed"],
+    ),
+    "memcached backend removed from Django": (
+        {
+            "omero_web_config": {
+                "omero.web.caches": {
+                    "default": {"BACKEND": "django.core.cache.backends.memcached.MemcachedCache"}
+                }
+            }
+        },
+        ["omero.web.caches = ", "PyMemcacheCache", "nothing was changed"],
+    ),
+    "CORS origin without a scheme": (
+        {"omero_web_config": {"omero.web.cors_origin_whitelist": ["viewer.example.org"]}},
+        ["omero.web.cors_origin_whitelist", "'viewer.example.org' needs a scheme"],
+    ),
+    "prefix without a leading slash": (
+        {"omero_web_prefix": "omero"},
+        ["omero_web_prefix = 'omero': expected a path that starts with /"],
+    ),
 }
 
 
@@ -85,6 +108,8 @@ def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
     assert "changed=0" in recap and "changed=1" not in recap, recap
     for name, host in hosts.items():
         assert host.file(PROPERTIES).sha256sum == before[name]
-        port = applied_config(host).get("omero.web.application_server.port", "4080")
-        status, _, body = http(host, f"http://127.0.0.1:{port}/webclient/login/")
+        config = applied_config(host)
+        port = config.get("omero.web.application_server.port", "4080")
+        prefix = config.get("omero.web.prefix", "")
+        status, _, body = http(host, f"http://127.0.0.1:{port}{prefix}/webclient/login/")
         assert status == 200 and "OMERO.web - Login" in body

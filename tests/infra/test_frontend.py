@@ -1,43 +1,38 @@
 """Front ends: OMERO.web through Nginx, static files, the maintenance page."""
 
+import json
+
 import pytest
-import testinfra
 
 from conftest import wait_for
-from helpers import http
+from helpers import http, web_setting
 
 pytestmark = pytest.mark.group("frontends")
 
 
-def prefix(node) -> str:
-    return node.vars.get("omero_web_config", {}).get("omero.web.prefix", "")
-
-
-def static_url(node) -> str:
-    return node.vars.get("omero_web_config", {}).get("omero.web.static_url", "/static/")
+@pytest.fixture
+def prefix(web_hosts) -> str:
+    return web_setting(web_hosts[0], "omero.web.prefix", "")
 
 
 @pytest.fixture
-def web_hosts(node, request):
-    from conftest import _inventory
-
-    nodes = _inventory(request.config.getoption("inventory"))
-    return [testinfra.get_host(f"podman://{n.container}") for n in nodes if "omero_web_nodes" in n.groups]
+def static_url(web_hosts) -> str:
+    return web_setting(web_hosts[0], "omero.web.static_url", "/static/")
 
 
-def login_page(host, node):
-    return http(host, f"http://127.0.0.1{prefix(node)}/webclient/login/")
+def login_page(host, prefix):
+    return http(host, f"http://127.0.0.1{prefix}/webclient/login/")
 
 
-def test_the_login_page_answers_through_nginx(host, node):
-    status, headers, body = login_page(host, node)
+def test_the_login_page_answers_through_nginx(host, prefix):
+    status, headers, body = login_page(host, prefix)
     assert status == 200
     assert "Server: nginx" in headers
     assert "OMERO.web - Login" in body
 
 
-def test_a_static_file_is_served(host, node):
-    status, headers, body = http(host, f"http://127.0.0.1{static_url(node)}webgateway/css/ome.body.css")
+def test_a_static_file_is_served(host, static_url):
+    status, headers, body = http(host, f"http://127.0.0.1{static_url}webgateway/css/ome.body.css")
     assert status == 200
     assert "Content-Type: text/css" in headers
     assert body.strip()
@@ -47,17 +42,48 @@ def test_the_distribution_default_site_is_gone(host):
     assert not host.file("/etc/nginx/sites-enabled/default").exists
 
 
-def test_maintenance_page_while_omero_web_is_down(host, node, web_hosts):
+def test_maintenance_page_while_omero_web_is_down(host, prefix, static_url, web_hosts):
     for web in web_hosts:
         web.run("systemctl stop omero-web")
     try:
-        status, _, body = login_page(host, node)
+        status, _, body = login_page(host, prefix)
         assert status == 503
         assert "OMERO.web is down for maintenance" in body
         # Nginx serves static files itself: they load while gunicorn is down.
-        status, _, _ = http(host, f"http://127.0.0.1{static_url(node)}webgateway/css/ome.body.css")
+        status, _, _ = http(host, f"http://127.0.0.1{static_url}webgateway/css/ome.body.css")
         assert status == 200
     finally:
         for web in web_hosts:
             web.run("systemctl start omero-web")
-    assert wait_for(lambda: login_page(host, node)[0] == 200, timeout=60)
+    assert wait_for(lambda: login_page(host, prefix)[0] == 200, timeout=60)
+
+
+def test_the_root_leads_to_the_prefix(host, prefix):
+    status, headers, _ = http(host, "http://127.0.0.1/")
+    if prefix:
+        assert status == 302
+        assert f"Location: http://127.0.0.1{prefix}/" in headers
+    else:
+        assert status in (200, 301, 302)
+
+
+def cors_preflight(host, prefix, origin):
+    return http(
+        host,
+        f"http://127.0.0.1{prefix}/webclient/login/",
+        "-X",
+        "OPTIONS",
+        "-H",
+        f"Origin: {origin}",
+        "-H",
+        "Access-Control-Request-Method: GET",
+    )
+
+
+def test_cors_preflight_answers_only_allowed_origins(host, prefix, web_hosts):
+    allowed = json.loads(web_setting(web_hosts[0], "omero.web.cors_origin_whitelist", "[]"))
+    other = cors_preflight(host, prefix, "https://elsewhere.example.net")[1]
+    assert "Access-Control-Allow-Origin" not in other
+    for origin in allowed:
+        headers = cors_preflight(host, prefix, origin)[1]
+        assert f"Access-Control-Allow-Origin: {origin}" in headers

@@ -137,3 +137,32 @@ def test_static_files_were_collected_at_deploy_time(host):
     assert static.exists
     unit = host.file("/etc/systemd/system/omero-web.service").content_string
     assert "collectstatic" not in unit
+
+
+SESSION_COOKIE = """
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+def view(request):
+    request.session["appliance-test"] = "kept"
+    return HttpResponse()
+
+response = SessionMiddleware(view)(RequestFactory().get("/"))
+print(response.cookies[settings.SESSION_COOKIE_NAME].output())
+"""
+
+
+def test_the_session_cookie_follows_the_inventory(host):
+    """A response through OMERO.web's own session middleware and settings."""
+    result = django(host, "from django.conf import settings\n" + SESSION_COOKIE)
+    assert result.rc == 0, result.stderr
+    cookie = result.stdout.strip().splitlines()[-1]
+    config = applied_config(host)
+    at_close = as_json(config.get("omero.web.session_expire_at_browser_close", "true"))
+    age = int(config.get("omero.web.session_cookie_age", "86400"))
+    if at_close:
+        assert "Max-Age" not in cookie and "expires" not in cookie
+    else:
+        assert f"Max-Age={age}" in cookie
+    assert "HttpOnly" in cookie

@@ -5,12 +5,12 @@ import subprocess
 import pytest
 
 from conftest import wait_for
-from helpers import http
+from helpers import http, web_setting
 
 pytestmark = pytest.mark.reboot
 
 
-def test_services_come_back_after_a_restart(host, node):
+def test_services_come_back_after_a_restart(host, node, web_hosts):
     subprocess.run(["podman", "restart", "--time", "20", node.container], check=True, capture_output=True)
     assert wait_for(
         lambda: host.run("systemctl is-system-running --wait").stdout.strip() in {"running", "degraded"},
@@ -23,6 +23,6 @@ def test_services_come_back_after_a_restart(host, node):
     if "session_stores" in node.groups:
         assert host.service("redis-server").is_running
     if "frontends" in node.groups:
-        prefix = node.vars.get("omero_web_config", {}).get("omero.web.prefix", "")
+        prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
         url = f"http://127.0.0.1{prefix}/webclient/login/"
         assert wait_for(lambda: http(host, url)[0] == 200, timeout=60)

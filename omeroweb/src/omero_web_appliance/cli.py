@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,17 +13,31 @@ from . import config
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        desired = config.read_properties(Path(args.properties).read_text())
+        text = sys.stdin.read() if args.properties == "-" else Path(args.properties).read_text()
+        desired = config.read_properties(text)
     except (OSError, ValueError) as error:
         print(f"{args.properties}: {error}", file=sys.stderr)
         return 1
-    problems = config.check(desired, config.omero_web_parsers())
+    parsers = config.omero_web_parsers()
+    # Lets app and middleware modules that read Django's settings import.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omeroweb.settings")
+    problems = config.check(desired, parsers)
     for problem in problems:
         print(f"omero_web_config: {problem}", file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s); the live config is unchanged.", file=sys.stderr)
         return 1
     print(f"{len(desired)} properties valid")
+    return 0
+
+
+def _defaults(args: argparse.Namespace) -> int:
+    defaults = config.omero_web_defaults()
+    unknown = [key for key in args.keys if key not in defaults]
+    if unknown:
+        print(f"not properties OMERO.web knows: {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    print(json.dumps({key: defaults[key] for key in args.keys}, sort_keys=True))
     return 0
 
 
@@ -36,8 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check a properties file, change nothing")
-    validate.add_argument("properties")
+    validate.add_argument("properties", help="a properties file, or - for standard input")
     validate.set_defaults(run=_validate)
+
+    defaults = commands.add_parser("defaults", help="OMERO.web's default values, as JSON")
+    defaults.add_argument("keys", nargs="+", metavar="KEY")
+    defaults.set_defaults(run=_defaults)
 
     apply = commands.add_parser("apply", help="make OMERO.web's config.xml hold a properties file")
     apply.add_argument("properties")

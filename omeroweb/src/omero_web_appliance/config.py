@@ -9,10 +9,14 @@ swapped into place with one rename, so the live config is never half-applied.
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
+import json
 import os
+import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +51,16 @@ def read_properties(text: str) -> dict[str, str]:
     return config
 
 
-def check(config: Mapping[str, str], parsers: Mapping[str, Parser]) -> list[Problem]:
-    """Every problem in ``config``, judged by OMERO.web's own ``parsers``."""
+def check(
+    config: Mapping[str, str],
+    parsers: Mapping[str, Parser],
+    can_import: Callable[[str], bool] | None = None,
+) -> list[Problem]:
+    """Every problem in ``config``, judged by OMERO.web's own ``parsers``
+    and by the rules below that OMERO.web only finds out at start or later."""
+    can_import = can_import or importable
     problems = []
+    parsed: dict[str, object] = {}
     for key, value in config.items():
         if not key.startswith(PREFIX):
             problems.append(Problem(key, value, f"only {PREFIX}* properties belong here"))
@@ -62,12 +73,109 @@ def check(config: Mapping[str, str], parsers: Mapping[str, Parser]) -> list[Prob
             problems.append(Problem(key, value, "no leading or trailing blanks and no trailing backslash"))
             continue
         try:
-            parser(value)
+            parsed[key] = parser(value)
         except Exception as error:  # OMERO.web's parsers raise many kinds
-            if type(error).__name__ == "LeaveUnset":
-                continue
-            problems.append(Problem(key, value, f"OMERO.web rejects it: {error}"))
+            if type(error).__name__ != "LeaveUnset":
+                problems.append(Problem(key, value, f"OMERO.web rejects it: {error}"))
+    for rule in RULES:
+        problems.extend(rule(config, parsed, can_import))
     return problems
+
+
+def importable(dotted: str) -> bool:
+    """Whether ``dotted`` (a module, or a module's attribute) imports in this venv."""
+    try:
+        if importlib.util.find_spec(dotted) is not None:
+            return True
+    except (ImportError, ValueError):
+        pass
+    module, _, attribute = dotted.rpartition(".")
+    if not module:
+        return False
+    try:
+        if importlib.util.find_spec(module) is None:
+            return False
+        return hasattr(importlib.import_module(module), attribute)
+    except Exception:
+        return False
+
+
+def _prefix(config, parsed, can_import) -> Iterator[Problem]:
+    key = "omero.web.prefix"
+    prefix = config.get(key)
+    if prefix is not None and (not prefix.startswith("/") or prefix.endswith("/")):
+        yield Problem(key, prefix, "a path that starts with / and does not end with /, e.g. /omero")
+
+
+def _static_url(config, parsed, can_import) -> Iterator[Problem]:
+    key = "omero.web.static_url"
+    url = config.get(key)
+    if url is None:
+        return
+    prefix = config.get("omero.web.prefix", "")
+    if not url.endswith("/"):
+        yield Problem(key, url, "a URL that ends with /, e.g. /static/")
+    elif prefix and not re.match(r"^https?://", url) and not url.startswith(prefix + "/"):
+        yield Problem(key, url, f"a URL under the prefix {prefix}, e.g. {prefix}/static/ (or a full URL)")
+
+
+REMOVED_BACKENDS = {
+    "django.core.cache.backends.memcached.MemcachedCache": (
+        "Django removed MemcachedCache (python-memcached) in 4.1; use "
+        "django.core.cache.backends.memcached.PyMemcacheCache, with pymemcache in the venv"
+    ),
+}
+
+
+def _caches(config, parsed, can_import) -> Iterator[Problem]:
+    key = "omero.web.caches"
+    caches = parsed.get(key)
+    if not isinstance(caches, dict):
+        return
+    for alias, cache in caches.items():
+        backend = cache.get("BACKEND", "") if isinstance(cache, dict) else ""
+        if backend in REMOVED_BACKENDS:
+            yield Problem(key, config[key], f"cache {alias!r}: {REMOVED_BACKENDS[backend]}")
+        elif not can_import(backend):
+            yield Problem(key, config[key], f"cache {alias!r}: backend {backend!r} cannot be imported")
+
+
+def _cors_origins(config, parsed, can_import) -> Iterator[Problem]:
+    key = "omero.web.cors_origin_whitelist"
+    origins = parsed.get(key)
+    if not isinstance(origins, list):
+        return
+    for origin in origins:
+        if not isinstance(origin, str) or not re.match(r"^https?://[^/\s]+$", origin):
+            yield Problem(
+                key,
+                config[key],
+                f"origin {origin!r} needs a scheme and no path, e.g. https://hostname.example.com",
+            )
+
+
+def _apps(config, parsed, can_import) -> Iterator[Problem]:
+    key = "omero.web.apps"
+    for app in parsed.get(key) or []:
+        if not isinstance(app, str) or not can_import(app):
+            yield Problem(key, config[key], f"app {app!r} cannot be imported in OMERO.web's venv")
+
+
+def _middleware(config, parsed, can_import) -> Iterator[Problem]:
+    key = "omero.web.middleware"
+    for entry in parsed.get(key) or []:
+        name = entry.get("class") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not can_import(name):
+            yield Problem(
+                key,
+                config[key],
+                f"middleware {name or entry!r} cannot be imported in OMERO.web's venv"
+                if name
+                else f'each entry is {{"class": "module.Class", "index": N}}, not {entry!r}',
+            )
+
+
+RULES = (_prefix, _static_url, _caches, _cors_origins, _apps, _middleware)
 
 
 def _unknown(key: str, known: Iterable[str]) -> str:
@@ -76,24 +184,45 @@ def _unknown(key: str, known: Iterable[str]) -> str:
     return f"not a property OMERO.web knows{hint}"
 
 
-def omero_web_parsers() -> dict[str, Parser]:
-    """The parser OMERO.web uses for each omero.web.* property."""
+MAPPINGS = (
+    "INTERNAL_SETTINGS_MAPPING",
+    "CUSTOM_SETTINGS_MAPPINGS",
+    "DEVELOPMENT_SETTINGS_MAPPINGS",
+    "DEPRECATED_SETTINGS_MAPPINGS",
+)
+
+
+def _omero_web_mappings() -> dict[str, list]:
+    """OMERO.web's own table: property -> [setting, default, parser, help]."""
     # omeroweb.settings needs OMERODIR at import; an empty one gives defaults
     # and keeps the live config and logs out of it.
     with tempfile.TemporaryDirectory(prefix="omero-web-validate-") as omerodir:
         os.environ["OMERODIR"] = omerodir
         from omeroweb import settings
 
-        parsers: dict[str, Parser] = {}
-        for table in (
-            "INTERNAL_SETTINGS_MAPPING",
-            "CUSTOM_SETTINGS_MAPPINGS",
-            "DEVELOPMENT_SETTINGS_MAPPINGS",
-            "DEPRECATED_SETTINGS_MAPPINGS",
-        ):
-            for key, values in getattr(settings, table, {}).items():
-                parsers[key] = values[2]
-        return parsers
+        mappings: dict[str, list] = {}
+        for table in MAPPINGS:
+            mappings.update(getattr(settings, table, {}))
+        return mappings
+
+
+def omero_web_parsers() -> dict[str, Parser]:
+    """The parser OMERO.web uses for each omero.web.* property."""
+    return {key: values[2] for key, values in _omero_web_mappings().items()}
+
+
+def omero_web_defaults() -> dict[str, object]:
+    """OMERO.web's default for each property, as a JSON value where it is one."""
+    defaults = {}
+    for key, values in _omero_web_mappings().items():
+        default = values[1]
+        if isinstance(default, str):
+            try:
+                default = json.loads(default)
+            except ValueError:
+                pass
+        defaults[key] = default
+    return defaults
 
 
 def live_config(config_xml: Path) -> dict[str, str]:
