@@ -5,7 +5,8 @@
 # host's open-files hard limit). Safe to run again.
 set -euo pipefail
 
-packages=(podman runc debootstrap curl make git python3-venv)
+# chromium: the browser test (tests/infra/test_browser.py).
+packages=(podman runc debootstrap curl make git python3-venv chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
