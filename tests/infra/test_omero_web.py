@@ -54,6 +54,14 @@ def session_is_stored(host, key: str) -> bool:
         return key in found.stdout
     if engine.endswith(".file"):
         return host.file(f"{OMERODIR}/var/tmp/sessionid{key}").exists
+    if engine.endswith(".db"):
+        found = django(
+            host,
+            "from django.contrib.sessions.models import Session\n"
+            f"print(Session.objects.filter(session_key={key!r}).exists())",
+        )
+        assert found.rc == 0, found.stderr
+        return found.stdout.strip().endswith("True")
     raise AssertionError(f"no check for {engine}")
 
 
@@ -112,7 +120,7 @@ def test_the_clearsessions_job_follows_the_session_engine(host):
     if engine.endswith(".cache"):
         assert not cron.exists
         return
-    assert engine.endswith((".file", ".db", ".cached_db"))
+    assert engine.endswith((".file", ".db"))
     line = next(
         line
         for line in cron.content_string.splitlines()
@@ -166,3 +174,11 @@ def test_the_session_cookie_follows_the_inventory(host):
     else:
         assert f"Max-Age={age}" in cookie
     assert "HttpOnly" in cookie
+
+
+def test_omero_holds_exactly_the_applied_config(host):
+    """Keys the inventory dropped are gone: config.xml is the file, whole."""
+    listed = as_omero_web(host, f"{VENV}/bin/omero config get")
+    assert listed.rc == 0, listed.stderr
+    live = dict(line.split("=", 1) for line in listed.stdout.splitlines() if "=" in line)
+    assert live == applied_config(host)
