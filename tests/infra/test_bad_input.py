@@ -62,6 +62,11 @@ CASES = {
         {"omero_web_config": {"omero.web.cors_origin_whitelist": ["viewer.example.org"]}},
         ["omero.web.cors_origin_whitelist", "'viewer.example.org' needs a scheme"],
     ),
+    "bad config in check mode": (
+        {"omero_web_config": {"omero.web.session_cookie_age": "a day"}},
+        ["omero.web.session_cookie_age = 'a day': OMERO.web rejects it", "nothing was changed"],
+        ["--check", "--diff"],
+    ),
     "prefix without a leading slash": (
         {"omero_web_prefix": "omero"},
         ["omero_web_prefix = 'omero': expected a path that starts with /"],
@@ -75,7 +80,7 @@ def web_nodes(request):
     return [n for n in nodes if "omero_web_nodes" in n.groups]
 
 
-def run_site(inventory: str, extra: dict) -> subprocess.CompletedProcess:
+def run_site(inventory: str, extra: dict, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             str(Path(sys.executable).with_name("ansible-playbook")),
@@ -84,6 +89,7 @@ def run_site(inventory: str, extra: dict) -> subprocess.CompletedProcess:
             "site.yml",
             "-e",
             json.dumps(extra),
+            *options,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -94,11 +100,11 @@ def run_site(inventory: str, extra: dict) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
-    extra, messages = CASES[case]
+    extra, messages, *options = CASES[case]
     hosts = {n.name: testinfra.get_host(f"podman://{n.container}") for n in web_nodes}
     before = {name: h.file(PROPERTIES).sha256sum for name, h in hosts.items()}
 
-    result = run_site(request.config.getoption("inventory"), extra)
+    result = run_site(request.config.getoption("inventory"), extra, *(options[0] if options else []))
 
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
