@@ -140,3 +140,44 @@ def test_importable_tells_modules_and_attributes():
     assert config.importable("collections.OrderedDict")
     assert not config.importable("collections.NoSuchThing")
     assert not config.importable("no_such_pkg.thing")
+
+
+def test_an_app_listed_twice_is_a_problem():
+    found = problems(apps='["json", "csv", "json"]')
+    assert found == ['omero.web.apps = \'["json", "csv", "json"]\': app \'json\' is listed twice']
+
+
+def _write_app(root, name, settings_source):
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "views.py").write_text("X = 1\n")
+    (package / f"{name}_settings.py").write_text(settings_source)
+
+
+def test_app_settings_tables_are_found_and_their_parsers_used(tmp_path, monkeypatch):
+    _write_app(
+        tmp_path,
+        "appliance_test_app",
+        "import json\n"
+        'TEST_APP_SETTINGS_MAPPING = {"omero.web.test_app.config": ["C", "[]", json.loads, None]}\n',
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mappings, found = config.app_settings_mappings(["appliance_test_app", "json"])
+    assert found == []
+    assert list(mappings) == ["omero.web.test_app.config"]
+    parsers = {**PARSERS, "omero.web.test_app.config": mappings["omero.web.test_app.config"][2]}
+    assert config.check({"omero.web.test_app.config": "[1]"}, parsers) == []
+    bad = config.check({"omero.web.test_app.config": "[1"}, parsers)
+    assert len(bad) == 1 and "omero.web.test_app.config = '[1': OMERO.web rejects it" in str(bad[0])
+
+
+def test_an_app_settings_module_that_fails_to_import_is_named(tmp_path, monkeypatch):
+    _write_app(tmp_path, "appliance_broken_app", "SETTINGS_MAPPING = {}\nraise IndexError('no menus')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mappings, found = config.app_settings_mappings(["appliance_broken_app"])
+    assert mappings == {}
+    assert [str(p) for p in found] == [
+        "omero.web.apps = 'appliance_broken_app': "
+        "its module appliance_broken_app.appliance_broken_app_settings fails to import: no menus"
+    ]

@@ -1,8 +1,9 @@
 """Bad input: a clear error naming the variable, before anything changes.
 
 Each case runs site.yml against the converged hosts with one bad variable and
-checks the message, that no task changed anything, and that OMERO.web still
-serves with its config untouched.
+checks the message, that no task changed anything (an app that installs but
+does not import may leave a new venv beside the live one, nothing else), and
+that OMERO.web still serves from the same venv with its config untouched.
 """
 
 import json
@@ -14,9 +15,10 @@ import pytest
 import testinfra
 
 from conftest import ROOT, _inventory
-from helpers import applied_config, http
+from helpers import VENV, applied_config, http
 
 PROPERTIES = "/opt/omero/web/config/omero-web.properties"
+CHECK_MODE = {"args": ["--check", "--diff"]}
 
 CASES = {
     "unsupported OS": (
@@ -46,7 +48,7 @@ CASES = {
     # Caught on the host by OMERO.web's own parsers and the appliance's rules.
     "session_cookie_age not a number": (
         {"omero_web_config": {"omero.web.session_cookie_age": "a day"}},
-        ["omero.web.session_cookie_age = 'a day': OMERO.web rejects it", "nothing was changed"],
+        ["omero.web.session_cookie_age = 'a day': OMERO.web rejects it", "unchanged"],
     ),
     "memcached backend removed from Django": (
         {
@@ -56,7 +58,7 @@ CASES = {
                 }
             }
         },
-        ["omero.web.caches = ", "PyMemcacheCache", "nothing was changed"],
+        ["omero.web.caches = ", "PyMemcacheCache", "unchanged"],
     ),
     "CORS origin without a scheme": (
         {"omero_web_config": {"omero.web.cors_origin_whitelist": ["viewer.example.org"]}},
@@ -64,12 +66,43 @@ CASES = {
     ),
     "bad config in check mode": (
         {"omero_web_config": {"omero.web.session_cookie_age": "a day"}},
-        ["omero.web.session_cookie_age = 'a day': OMERO.web rejects it", "nothing was changed"],
-        ["--check", "--diff"],
+        ["omero.web.session_cookie_age = 'a day': OMERO.web rejects it", "unchanged"],
+        CHECK_MODE,
     ),
     "prefix without a leading slash": (
         {"omero_web_prefix": "omero"},
         ["omero_web_prefix = 'omero': expected a path that starts with /"],
+    ),
+    "app listed twice": (
+        {"omero_web_apps": [{"name": "omero-iviewer", "version": "0.19.1"}] * 2},
+        [
+            "omero_web_apps[1] (omero-iviewer): package omero-iviewer is listed twice",
+            "(first as omero_web_apps[0])",
+        ],
+    ),
+    "mapr without its config": (
+        {"omero_web_apps": [{"name": "omero-mapr", "version": "0.5.3"}]},
+        ["omero_web_apps[0] (omero-mapr): omero_mapr does not start without omero.web.mapr.config"],
+    ),
+    # Caught by pip's resolver in the live venv, before any file changes.
+    "app not on PyPI": (
+        {"omero_web_apps": [{"name": "omero-appliance-no-such-app", "version": "1.0.0"}]},
+        ["omero_web_apps[0] = omero-appliance-no-such-app 1.0.0: no such package on PyPI", "unchanged"],
+    ),
+    "app release not on PyPI, in check mode": (
+        {"omero_web_apps": [{"name": "omero-figure", "version": "99.0.0"}]},
+        [
+            "omero_web_apps[0] = omero-figure 99.0.0: PyPI has no release 99.0.0 (its latest: ",
+            "8.0.1)",
+            "unchanged",
+        ],
+        CHECK_MODE,
+    ),
+    # Installs into a new venv, which fails the check; the live one stays.
+    "app module that does not import": (
+        {"omero_web_apps": [{"name": "omero-figure", "version": "8.0.1", "module": "omero_figures"}]},
+        ["omero.web.apps = ", "app 'omero_figures' cannot be imported in OMERO.web's venv", "unchanged"],
+        {"stages_a_venv": True},
     ),
 }
 
@@ -100,20 +133,22 @@ def run_site(inventory: str, extra: dict, *options: str) -> subprocess.Completed
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
-    extra, messages, *options = CASES[case]
+    extra, messages, *rest = CASES[case]
+    options = rest[0] if rest else {}
     hosts = {n.name: testinfra.get_host(f"podman://{n.container}") for n in web_nodes}
-    before = {name: h.file(PROPERTIES).sha256sum for name, h in hosts.items()}
+    before = {name: (h.file(PROPERTIES).sha256sum, h.file(VENV).linked_to) for name, h in hosts.items()}
 
-    result = run_site(request.config.getoption("inventory"), extra, *(options[0] if options else []))
+    result = run_site(request.config.getoption("inventory"), extra, *options.get("args", []))
 
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     for message in messages:
         assert message in output, output
     recap = output[output.rindex("PLAY RECAP") :]
-    assert "changed=0" in recap and "changed=1" not in recap, recap
+    if not options.get("stages_a_venv"):
+        assert "changed=0" in recap and "changed=1" not in recap, recap
     for name, host in hosts.items():
-        assert host.file(PROPERTIES).sha256sum == before[name]
+        assert (host.file(PROPERTIES).sha256sum, host.file(VENV).linked_to) == before[name]
         config = applied_config(host)
         port = config.get("omero.web.application_server.port", "4080")
         prefix = config.get("omero.web.prefix", "")

@@ -21,14 +21,26 @@ def _validate(args: argparse.Namespace) -> int:
     parsers = config.omero_web_parsers()
     # Lets app and middleware modules that read Django's settings import.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omeroweb.settings")
-    problems = config.check(desired, parsers)
+    app_parsers, problems = config.app_settings_mappings(_apps(desired, parsers))
+    parsers.update({key: values[2] for key, values in app_parsers.items()})
+    problems += config.check(desired, parsers)
     for problem in problems:
-        print(f"omero_web_config: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s); the live config is unchanged.", file=sys.stderr)
         return 1
     print(f"{len(desired)} properties valid")
     return 0
+
+
+def _apps(desired: dict[str, str], parsers: dict) -> list[str]:
+    """The apps the desired config names (none when check() will reject the list)."""
+    key = "omero.web.apps"
+    try:
+        apps = parsers[key](desired[key]) if key in desired else []
+    except Exception:  # reported by check()
+        return []
+    return [app for app in apps if isinstance(app, str)] if isinstance(apps, list) else []
 
 
 def _defaults(args: argparse.Namespace) -> int:

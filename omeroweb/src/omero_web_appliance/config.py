@@ -156,9 +156,17 @@ def _cors_origins(config, parsed, can_import) -> Iterator[Problem]:
 
 def _apps(config, parsed, can_import) -> Iterator[Problem]:
     key = "omero.web.apps"
-    for app in parsed.get(key) or []:
+    apps = parsed.get(key) or []
+    for app in apps:
         if not isinstance(app, str) or not can_import(app):
-            yield Problem(key, config[key], f"app {app!r} cannot be imported in OMERO.web's venv")
+            yield Problem(
+                key,
+                config[key],
+                f"app {app!r} cannot be imported in OMERO.web's venv "
+                "(is its package installed, and is this the Django app it provides?)",
+            )
+    for app in sorted({a for a in apps if isinstance(a, str) and apps.count(a) > 1}):
+        yield Problem(key, config[key], f"app {app!r} is listed twice")
 
 
 def _middleware(config, parsed, can_import) -> Iterator[Problem]:
@@ -204,6 +212,40 @@ def _omero_web_mappings() -> dict[str, list]:
         for table in MAPPINGS:
             mappings.update(getattr(settings, table, {}))
         return mappings
+
+
+KEY_APPS = "omero.web.apps"
+TABLE_SUFFIXES = ("SETTINGS_MAPPING", "SETTINGS_MAPPINGS")
+
+
+def app_settings_mappings(apps: Iterable[str]) -> tuple[dict[str, list], list[Problem]]:
+    """The settings tables of ``apps``, so that their omero.web.* properties
+    are judged by the apps' own parsers, as OMERO.web's are.
+
+    An app keeps its table (``*SETTINGS_MAPPING``, OMERO.web's format) in a
+    settings module of its package, which reads the config when imported.
+    """
+    mappings: dict[str, list] = {}
+    problems: list[Problem] = []
+    for app in apps:
+        try:
+            spec = importlib.util.find_spec(app)
+        except (ImportError, ValueError):
+            spec = None
+        for directory in (spec.submodule_search_locations or []) if spec else []:
+            for path in sorted(Path(directory).glob("*.py")):
+                if "SETTINGS_MAPPING" not in path.read_text(errors="replace"):
+                    continue
+                name = f"{app}.{path.stem}"
+                try:
+                    module = importlib.import_module(name)
+                except Exception as error:  # an app's settings can raise anything
+                    problems.append(Problem(KEY_APPS, app, f"its module {name} fails to import: {error}"))
+                    continue
+                for attribute, table in vars(module).items():
+                    if attribute.endswith(TABLE_SUFFIXES) and isinstance(table, dict):
+                        mappings.update({k: v for k, v in table.items() if str(k).startswith(PREFIX)})
+    return mappings, problems
 
 
 def omero_web_parsers() -> dict[str, Parser]:
