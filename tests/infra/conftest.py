@@ -92,6 +92,32 @@ def host(node):
 
 
 @pytest.fixture
+def nodes(request) -> list[Node]:
+    """Every host of the inventory, with its groups and variables."""
+    return _inventory(request.config.getoption("inventory"))
+
+
+def in_group(nodes: list[Node], group: str) -> list[Node]:
+    return [n for n in nodes if group in n.groups]
+
+
+def session_store_of(node: Node, nodes: list[Node]) -> Node | None:
+    """The session store an OMERO.web node uses: itself if it is one, else the first."""
+    stores = in_group(nodes, "session_stores")
+    return node if node in stores else (stores[0] if stores else None)
+
+
+def connects(host, ip: str, port: int) -> bool:
+    """One bounded TCP connect from a test host to another of the same run."""
+    code = f"import socket; socket.create_connection(({ip!r}, {port}), timeout=3)"
+    return host.run(f"timeout 10 python3 -c {code!r}").rc == 0
+
+
+def address(host) -> str:
+    return host.interface("eth0").addresses[0]
+
+
+@pytest.fixture
 def web_hosts(request):
     """The OMERO.web nodes of the inventory, whichever host a test runs on."""
     nodes = _inventory(request.config.getoption("inventory"))

@@ -25,14 +25,32 @@ def django(host, code: str):
     return as_omero_web(host, f"{VENV}/bin/python -c {shlex.quote(script)}")
 
 
-def http(host, url: str, *curl_args: str) -> tuple[int, str, str]:
+# Python's http.client on the host itself: every host has python3, not every
+# host has curl. Redirects are not followed.
+HTTP = """
+import http.client, json, sys, urllib.parse
+a = json.loads(sys.argv[1])
+u = urllib.parse.urlsplit(a["url"])
+c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=10)
+try:
+    c.request(a["method"], (u.path or "/") + ("?" + u.query if u.query else ""), headers=a["headers"])
+    r = c.getresponse()
+    out = {"status": r.status, "headers": "".join(f"{k}: {v}\\n" for k, v in r.getheaders()),
+           "body": r.read().decode("utf-8", "replace")}
+except OSError as error:
+    out = {"status": 0, "headers": str(error), "body": ""}
+print(json.dumps(out))
+"""
+
+
+def http(host, url: str, method: str = "GET", headers: dict | None = None) -> tuple[int, str, str]:
     """(status, headers, body) of a request made on the host itself."""
-    marker = "\n--status--"
-    write_status = shlex.quote(marker + "%{http_code}")
-    args = " ".join(map(shlex.quote, curl_args))
-    out = host.run(f"curl -sS --max-time 10 -D /dev/stderr -o - -w {write_status} {args} {shlex.quote(url)}")
-    body, _, status = out.stdout.rpartition(marker)
-    return int(status or 0), out.stderr, body
+    request = json.dumps({"url": url, "method": method, "headers": headers or {}})
+    out = host.run(f"python3 -c {shlex.quote(HTTP)} {shlex.quote(request)}")
+    if out.rc != 0:
+        return 0, out.stderr, ""
+    answer = json.loads(out.stdout)
+    return answer["status"], answer["headers"], answer["body"]
 
 
 def applied_config(host) -> dict[str, str]:

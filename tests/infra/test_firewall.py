@@ -4,14 +4,16 @@ import json
 import socket
 
 import pytest
+import testinfra
 
-from conftest import wait_for
+from conftest import address, connects, in_group, wait_for
+from helpers import applied_config, http
 
 PROBE_PORT = 8999
 
 
-def address(host) -> str:
-    return host.interface("eth0").addresses[0]
+def host_of(node):
+    return testinfra.get_host(f"podman://{node.container}")
 
 
 def reachable(ip: str, port: int) -> bool:
@@ -38,7 +40,7 @@ def test_a_port_not_opened_is_unreachable(host):
     )
     try:
         assert wait_for(lambda: host.socket(f"tcp://0.0.0.0:{PROBE_PORT}").is_listening, timeout=10)
-        assert host.run(f"curl -s -o /dev/null http://127.0.0.1:{PROBE_PORT}/").rc == 0
+        assert http(host, f"http://127.0.0.1:{PROBE_PORT}/")[0] == 200
         assert not reachable(address(host), PROBE_PORT)
     finally:
         host.run("systemctl stop appliance-probe")
@@ -47,3 +49,23 @@ def test_a_port_not_opened_is_unreachable(host):
 @pytest.mark.group("frontends")
 def test_http_is_open_on_front_ends(host):
     assert reachable(address(host), 80)
+
+
+@pytest.mark.group("session_stores")
+def test_redis_answers_only_the_web_nodes_that_use_it(host, node, nodes):
+    stores = in_group(nodes, "session_stores")
+    clients = [n for n in in_group(nodes, "omero_web_nodes") if n not in stores] if node == stores[0] else []
+    ip = address(host)
+    for other in nodes:
+        if other != node:
+            assert connects(host_of(other), ip, 6379) == (other in clients), other.name
+
+
+@pytest.mark.group("omero_web_nodes")
+def test_gunicorn_answers_only_the_front_ends_on_other_hosts(host, node, nodes):
+    remote_frontends = [n for n in in_group(nodes, "frontends") if "omero_web_nodes" not in n.groups]
+    port = int(applied_config(host).get("omero.web.application_server.port", "4080"))
+    ip = address(host)
+    for other in nodes:
+        if other != node:
+            assert connects(host_of(other), ip, port) == (other in remote_frontends), other.name

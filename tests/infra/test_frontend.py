@@ -71,12 +71,8 @@ def cors_preflight(host, prefix, origin):
     return http(
         host,
         f"http://127.0.0.1{prefix}/webclient/login/",
-        "-X",
-        "OPTIONS",
-        "-H",
-        f"Origin: {origin}",
-        "-H",
-        "Access-Control-Request-Method: GET",
+        method="OPTIONS",
+        headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
     )
 
 

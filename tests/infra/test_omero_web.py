@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from conftest import address, in_group
 from helpers import (
     OMERODIR,
     VENV,
@@ -49,9 +50,14 @@ def load_session(host, key: str) -> str:
 def session_is_stored(host, key: str) -> bool:
     engine = session_engine(host)
     if engine.endswith(".cache"):
-        location = json.loads(applied_config(host)["omero.web.caches"])["default"]["LOCATION"]
-        found = host.run(f"redis-cli -u {location} --scan --pattern '*{key}'")
-        return key in found.stdout
+        # Asked of Redis itself, through OMERO.web's own connection settings.
+        found = django(
+            host,
+            "from django_redis import get_redis_connection\n"
+            f"print(len(get_redis_connection('default').keys('*{key}')))",
+        )
+        assert found.rc == 0, found.stderr
+        return found.stdout.strip().endswith("1")
     if engine.endswith(".file"):
         return host.file(f"{OMERODIR}/var/tmp/sessionid{key}").exists
     if engine.endswith(".db"):
@@ -83,11 +89,14 @@ def test_gunicorn_runs_as_the_omero_web_user_under_a_hardened_unit(host):
     assert host.check_output(f"stat -c %U /proc/{pid}") == "omero-web"
 
 
-def test_gunicorn_listens_on_loopback_only(host):
-    port = applied_config(host).get("omero.web.application_server.port", "4080")
+def test_gunicorn_listens_on_loopback_unless_front_ends_elsewhere_proxy_to_it(host, node, nodes):
+    config = applied_config(host)
+    port = config.get("omero.web.application_server.port", "4080")
     listening = host.check_output(f"ss -Hltn 'sport = :{port}'").splitlines()
     addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening}
-    assert addresses == {"127.0.0.1"}
+    remote_frontends = [n for n in in_group(nodes, "frontends") if "omero_web_nodes" not in n.groups]
+    assert addresses == ({address(host)} if remote_frontends else {"127.0.0.1"})
+    assert config["omero.web.application_server.host"] in addresses
 
 
 def test_the_user_cannot_log_in_or_change_its_code(host):
@@ -112,6 +121,19 @@ def test_a_session_is_stored_and_survives_a_restart(host):
     host.run("systemctl restart omero-web")
     assert host.service("omero-web").is_running
     assert load_session(host, key) == "kept"
+
+
+def test_a_session_saved_through_one_node_is_read_through_those_sharing_its_store(web_hosts):
+    """Nodes that share a session store share sessions; nodes with their own do not."""
+    first, *others = web_hosts
+    key = save_session(first)
+    store = applied_config(first).get("omero.web.caches")
+    for other in others:
+        shared = (
+            session_engine(first).endswith(".cache")
+            and applied_config(other).get("omero.web.caches") == store
+        )
+        assert load_session(other, key) == ("kept" if shared else "None")
 
 
 def test_the_clearsessions_job_follows_the_session_engine(host):

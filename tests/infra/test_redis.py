@@ -1,16 +1,42 @@
-"""Session stores: Redis on loopback, with persistence."""
+"""Session stores: Redis with persistence, on loopback unless OMERO.web nodes
+on other hosts use it; then on this host's address too, with a password."""
 
 import pytest
 
+from conftest import address, in_group
+
 pytestmark = pytest.mark.group("session_stores")
 
+# The password is in the config only root can read.
+AUTH = "REDISCLI_AUTH=$(awk '/^requirepass /{print $2}' /etc/redis/redis.conf)"
 
-def test_redis_listens_on_loopback_only(host):
+
+def remote_clients(node, nodes):
+    stores = in_group(nodes, "session_stores")
+    if node != stores[0]:
+        return []
+    return [n for n in in_group(nodes, "omero_web_nodes") if n not in stores]
+
+
+def test_redis_listens_on_loopback_unless_other_hosts_use_it(host, node, nodes):
     listening = host.check_output("ss -Hltn 'sport = :6379'").splitlines()
     addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening}
-    assert addresses and addresses <= {"127.0.0.1", "[::1]"}
+    loopback = {"127.0.0.1", "[::1]"}
+    if remote_clients(node, nodes):
+        assert addresses - loopback == {address(host)}
+    else:
+        assert addresses and addresses <= loopback
+
+
+def test_redis_wants_a_password_when_other_hosts_use_it(host, node, nodes):
+    anonymous = host.run("redis-cli -h 127.0.0.1 ping").stdout.strip()
+    if remote_clients(node, nodes):
+        assert anonymous.startswith("NOAUTH")
+        assert host.run(f"{AUTH} redis-cli -h 127.0.0.1 ping").stdout.strip() == "PONG"
+    else:
+        assert anonymous == "PONG"
 
 
 def test_redis_keeps_an_append_only_file(host):
-    assert host.check_output("redis-cli config get appendonly").split() == ["appendonly", "yes"]
+    assert host.check_output(f"{AUTH} redis-cli config get appendonly").split() == ["appendonly", "yes"]
     assert host.service("redis-server").is_enabled

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Failed requests at the load balancer while a config change rolls through
+a cluster.
+
+Starts its own cluster on its own podman network (a load balancer published
+on 127.0.0.1, two OMERO.web nodes, one Redis host), converges it, then
+applies the same kind of config change twice while a bounded load (a few
+threads, capped in requests and seconds) asks the load balancer for the
+login page, and prints both side by side:
+  rolling  - as site.yml does it: one node at a time, each out of the
+             balancer while it restarts and back once /health/ answers
+  at once  - both nodes together, none taken out (omero_web_nodes_serial=100%,
+             omero_web_drain_frontends=[]), for the ratio
+Goal: 0 failed requests in the rolling change. Everything is removed at the
+end. Traffic goes only to the containers this run started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+NETWORK = "omero-web-bench-rolling"
+HOSTS = {  # name: (suite, group)
+    "omero-web-bench-lb": ("trixie", "frontends"),
+    "omero-web-bench-node1": ("bookworm", "omero_web_nodes"),
+    "omero-web-bench-node2": ("bookworm", "omero_web_nodes"),
+    "omero-web-bench-redis": ("bookworm", "session_stores"),
+}
+
+
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, text=True, capture_output=True, **kw)
+
+
+def site(inventory: Path, *extra: str) -> None:
+    result = run([str(BIN / "ansible-playbook"), "-i", str(inventory), "site.yml", *extra], cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(f"site.yml {' '.join(extra)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+
+
+class Load:
+    """GETs from a few threads until stopped, at most `limit` requests."""
+
+    def __init__(self, url: str, threads: int, limit: int) -> None:
+        self.url, self.limit = url, limit
+        self.sent = self.failed = 0
+        self.errors: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.work, daemon=True) for _ in range(threads)]
+
+    def work(self) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                if self.sent >= self.limit:
+                    return
+                self.sent += 1
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as response:
+                    ok, why = response.status == 200, str(response.status)
+            except urllib.error.HTTPError as error:
+                ok, why = False, str(error.code)
+            except OSError as error:
+                ok, why = False, type(error).__name__
+            if not ok:
+                with self.lock:
+                    self.failed += 1
+                    self.errors[why] = self.errors.get(why, 0) + 1
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+
+def change(inventory: Path, url: str, age: int, *extra: str, threads: int, limit: int) -> tuple[float, Load]:
+    start = time.monotonic()
+    with Load(url, threads, limit) as load:
+        site(inventory, "-e", json.dumps({"omero_web_session_cookie_age": age}), *extra)
+    return time.monotonic() - start, load
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=8091, help="port on 127.0.0.1 for the load balancer")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=20000, help="most requests per change")
+    args = parser.parse_args()
+    url = f"http://127.0.0.1:{args.port}/webclient/login/"
+
+    cleanup()
+    run(["podman", "network", "create", NETWORK])
+    try:
+        for name, (suite, _) in HOSTS.items():
+            publish = ["-p", f"127.0.0.1:{args.port}:80"] if name.endswith("-lb") else []
+            started = run(
+                ["podman", "run", "-d", "--name", name, "--hostname", name, "--network", NETWORK,
+                 "--systemd=always", "--privileged", *publish,
+                 f"localhost/debian-systemd:{suite}", "/lib/systemd/systemd"]
+            )  # fmt: skip
+            if started.returncode != 0:
+                sys.exit(started.stderr)
+        for name in HOSTS:
+            for _ in range(30):
+                if run(["podman", "exec", name, "systemctl", "is-system-running", "--wait"]).returncode == 0:
+                    break
+                time.sleep(1)
+        with tempfile.TemporaryDirectory() as tmp:
+            inventory = Path(tmp) / "hosts.yml"
+            (Path(tmp) / "group_vars").mkdir()
+            (Path(tmp) / "group_vars/all.yml").write_text(
+                (ROOT / "inventory/demo/group_vars/all.yml").read_text()
+            )
+            groups: dict[str, list[str]] = {}
+            for name, (_, group) in HOSTS.items():
+                groups.setdefault(group, []).append(name)
+            inventory.write_text(
+                "all:\n  children:\n"
+                + "".join(
+                    f"    {group}:\n      hosts:\n" + "".join(f"        {n}:\n" for n in names)
+                    for group, names in groups.items()
+                )
+                + "  vars:\n    ansible_connection: podman_pipelined\n"
+            )
+            start = time.monotonic()
+            site(inventory)
+            print(f"cluster converged in {time.monotonic() - start:.0f} s", flush=True)
+            size = {"threads": args.threads, "limit": args.limit}
+            rows = [
+                ("rolling (site.yml)", *change(inventory, url, 3600, **size)),
+                (
+                    "at once, none taken out",
+                    *change(
+                        inventory, url, 7200, "-e",
+                        json.dumps({"omero_web_nodes_serial": "100%", "omero_web_drain_frontends": []}),
+                        **size,
+                    ),
+                ),
+            ]  # fmt: skip
+    finally:
+        cleanup()
+
+    print(f"{'change':28} {'seconds':>8} {'requests':>9} {'failed':>7}  failures")
+    for label, seconds, load in rows:
+        print(f"{label:28} {seconds:8.1f} {load.sent:9d} {load.failed:7d}  {load.errors or '-'}")
+    rolling, at_once = rows[0][2], rows[1][2]
+    rates = f"{rolling.failed / max(rolling.sent, 1):.4f} / {at_once.failed / max(at_once.sent, 1):.4f}"
+    print(f"failed per request, rolling / at once: {rates}")
+    return 0 if rolling.failed == 0 and rolling.sent > 0 else 1
+
+
+def cleanup() -> None:
+    run(["podman", "rm", "-f", *HOSTS])
+    run(["podman", "network", "rm", "-f", NETWORK])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

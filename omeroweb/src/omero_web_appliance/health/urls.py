@@ -1,0 +1,5 @@
+from django.urls import re_path
+
+from . import views
+
+urlpatterns = [re_path(r"^$", views.health, name="omero_web_appliance_health")]

@@ -1,0 +1,46 @@
+"""200 only when this worker answers and the session store saves, loads and
+deletes a session; 503 otherwise (the reason goes to OMERO.web's log, not to
+the caller). No login page, no session cookie for the caller, not cached."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from importlib import import_module
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+PROBE = "omero-web-appliance-health"
+logger = logging.getLogger(__name__)
+
+
+def session_store_works() -> tuple[bool, str]:
+    """Round-trip a short-lived session through the configured store."""
+    engine = import_module(settings.SESSION_ENGINE)
+    token = secrets.token_hex(8)
+    store = engine.SessionStore()
+    try:
+        store[PROBE] = token
+        store.set_expiry(30)
+        store.save(must_create=True)
+        key = store.session_key
+        loaded = engine.SessionStore(session_key=key).get(PROBE)
+        store.delete(key)
+    except Exception as error:  # any backend failure means unhealthy
+        return False, f"{type(error).__name__}: {error}"
+    if loaded != token:
+        return False, "a saved session did not load back"
+    return True, "ok"
+
+
+@never_cache
+@require_safe
+def health(request):
+    healthy, detail = session_store_works()
+    if not healthy:
+        logger.error("health check failed: session store: %s", detail)
+    status = "ok" if healthy else "fail"
+    return JsonResponse({"status": status, "session_store": status}, status=200 if healthy else 503)

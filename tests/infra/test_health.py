@@ -1,0 +1,42 @@
+"""The health check that front ends and monitoring use: /health/ answers 200
+only while gunicorn and the session store work."""
+
+import json
+
+import pytest
+import testinfra
+
+from conftest import session_store_of, wait_for
+from helpers import applied_config, http, session_engine, web_setting
+
+
+@pytest.mark.group("frontends")
+def test_health_answers_through_the_front_end_without_a_session(host, web_hosts):
+    prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
+    status, headers, body = http(host, f"http://127.0.0.1{prefix}/health/")
+    assert status == 200, body
+    assert json.loads(body) == {"status": "ok", "session_store": "ok"}
+    assert "Set-Cookie" not in headers
+    assert "no-store" in headers
+
+
+def node_health(host) -> int:
+    config = applied_config(host)
+    address = config.get("omero.web.application_server.host", "127.0.0.1")
+    port = config.get("omero.web.application_server.port", "4080")
+    return http(host, f"http://{address}:{port}{config.get('omero.web.prefix', '')}/health/")[0]
+
+
+@pytest.mark.group("omero_web_nodes")
+def test_health_fails_while_the_session_store_is_down(host, node, nodes):
+    if not session_engine(host).endswith(".cache"):
+        # File and database stores live on the node itself: it must answer.
+        assert node_health(host) == 200
+        return
+    store = testinfra.get_host(f"podman://{session_store_of(node, nodes).container}")
+    store.check_output("systemctl stop redis-server")
+    try:
+        assert wait_for(lambda: node_health(host) == 503, timeout=20)
+    finally:
+        store.check_output("systemctl start redis-server")
+    assert wait_for(lambda: node_health(host) == 200, timeout=30)
