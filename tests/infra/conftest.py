@@ -107,6 +107,10 @@ def session_store_of(node: Node, nodes: list[Node]) -> Node | None:
     return node if node in stores else (stores[0] if stores else None)
 
 
+def host_of(node: Node):
+    return testinfra.get_host(f"podman://{node.container}")
+
+
 def connects(host, ip: str, port: int) -> bool:
     """One bounded TCP connect from a test host to another of the same run."""
     code = f"import socket; socket.create_connection(({ip!r}, {port}), timeout=3)"

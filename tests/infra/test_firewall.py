@@ -4,16 +4,11 @@ import json
 import socket
 
 import pytest
-import testinfra
 
-from conftest import address, connects, in_group, wait_for
+from conftest import address, connects, host_of, in_group, wait_for
 from helpers import applied_config, http
 
 PROBE_PORT = 8999
-
-
-def host_of(node):
-    return testinfra.get_host(f"podman://{node.container}")
 
 
 def reachable(ip: str, port: int) -> bool:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import address, in_group
+from conftest import address, host_of, in_group, session_store_of
 from helpers import (
     OMERODIR,
     VENV,
@@ -123,17 +123,16 @@ def test_a_session_is_stored_and_survives_a_restart(host):
     assert load_session(host, key) == "kept"
 
 
-def test_a_session_saved_through_one_node_is_read_through_those_sharing_its_store(web_hosts):
+def test_a_session_saved_through_one_node_is_read_through_those_sharing_its_store(nodes):
     """Nodes that share a session store share sessions; nodes with their own do not."""
-    first, *others = web_hosts
-    key = save_session(first)
-    store = applied_config(first).get("omero.web.caches")
+    first, *others = in_group(nodes, "omero_web_nodes")
+    first_host = host_of(first)
+    key = save_session(first_host)
     for other in others:
-        shared = (
-            session_engine(first).endswith(".cache")
-            and applied_config(other).get("omero.web.caches") == store
+        shared = session_engine(first_host).endswith(".cache") and (
+            session_store_of(other, nodes) == session_store_of(first, nodes)
         )
-        assert load_session(other, key) == ("kept" if shared else "None")
+        assert load_session(host_of(other), key) == ("kept" if shared else "None"), other.name
 
 
 def test_the_clearsessions_job_follows_the_session_engine(host):
