@@ -203,3 +203,10 @@ def test_omero_holds_exactly_the_applied_config(host):
     assert listed.rc == 0, listed.stderr
     live = dict(line.split("=", 1) for line in listed.stdout.splitlines() if "=" in line)
     assert live == applied_config(host)
+
+
+def test_every_node_signs_with_the_same_secret_key_only_it_can_read(web_hosts):
+    keys = [h.file(f"{OMERODIR}/var/django_secret_key") for h in web_hosts]
+    for key in keys:
+        assert key.user == "omero-web" and key.mode == 0o600
+    assert len({key.sha256sum for key in keys}) == 1
