@@ -107,6 +107,19 @@ def session_store_of(node: Node, nodes: list[Node]) -> Node | None:
     return node if node in stores else (stores[0] if stores else None)
 
 
+def remote_frontends(nodes: list[Node]) -> list[Node]:
+    """Front ends that are no OMERO.web node: the only hosts that reach gunicorn."""
+    return [n for n in in_group(nodes, "frontends") if "omero_web_nodes" not in n.groups]
+
+
+def redis_clients(node: Node, nodes: list[Node]) -> list[Node]:
+    """Web nodes on other hosts that use this session store (the first one)."""
+    stores = in_group(nodes, "session_stores")
+    if node != stores[0]:
+        return []
+    return [n for n in in_group(nodes, "omero_web_nodes") if n not in stores]
+
+
 def host_of(node: Node):
     return testinfra.get_host(f"podman://{node.container}")
 

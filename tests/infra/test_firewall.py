@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from conftest import address, connects, host_of, in_group, wait_for
+from conftest import address, connects, host_of, redis_clients, remote_frontends, wait_for
 from helpers import applied_config, http
 
 PROBE_PORT = 8999
@@ -48,8 +48,7 @@ def test_http_is_open_on_front_ends(host):
 
 @pytest.mark.group("session_stores")
 def test_redis_answers_only_the_web_nodes_that_use_it(host, node, nodes):
-    stores = in_group(nodes, "session_stores")
-    clients = [n for n in in_group(nodes, "omero_web_nodes") if n not in stores] if node == stores[0] else []
+    clients = redis_clients(node, nodes)
     ip = address(host)
     for other in nodes:
         if other != node:
@@ -58,9 +57,9 @@ def test_redis_answers_only_the_web_nodes_that_use_it(host, node, nodes):
 
 @pytest.mark.group("omero_web_nodes")
 def test_gunicorn_answers_only_the_front_ends_on_other_hosts(host, node, nodes):
-    remote_frontends = [n for n in in_group(nodes, "frontends") if "omero_web_nodes" not in n.groups]
+    frontends = remote_frontends(nodes)
     port = int(applied_config(host).get("omero.web.application_server.port", "4080"))
     ip = address(host)
     for other in nodes:
         if other != node:
-            assert connects(host_of(other), ip, port) == (other in remote_frontends), other.name
+            assert connects(host_of(other), ip, port) == (other in frontends), other.name

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import address, host_of, in_group, session_store_of
+from conftest import address, host_of, in_group, remote_frontends, session_store_of
 from helpers import (
     OMERODIR,
     VENV,
@@ -94,8 +94,7 @@ def test_gunicorn_listens_on_loopback_unless_front_ends_elsewhere_proxy_to_it(ho
     port = config.get("omero.web.application_server.port", "4080")
     listening = host.check_output(f"ss -Hltn 'sport = :{port}'").splitlines()
     addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening}
-    remote_frontends = [n for n in in_group(nodes, "frontends") if "omero_web_nodes" not in n.groups]
-    assert addresses == ({address(host)} if remote_frontends else {"127.0.0.1"})
+    assert addresses == ({address(host)} if remote_frontends(nodes) else {"127.0.0.1"})
     assert config["omero.web.application_server.host"] in addresses
 
 

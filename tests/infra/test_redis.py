@@ -3,7 +3,7 @@ on other hosts use it; then on this host's address too, with a password."""
 
 import pytest
 
-from conftest import address, in_group
+from conftest import address, redis_clients
 
 pytestmark = pytest.mark.group("session_stores")
 
@@ -11,18 +11,11 @@ pytestmark = pytest.mark.group("session_stores")
 AUTH = "REDISCLI_AUTH=$(awk '/^requirepass /{print $2}' /etc/redis/redis.conf)"
 
 
-def remote_clients(node, nodes):
-    stores = in_group(nodes, "session_stores")
-    if node != stores[0]:
-        return []
-    return [n for n in in_group(nodes, "omero_web_nodes") if n not in stores]
-
-
 def test_redis_listens_on_loopback_unless_other_hosts_use_it(host, node, nodes):
     listening = host.check_output("ss -Hltn 'sport = :6379'").splitlines()
     addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening}
     loopback = {"127.0.0.1", "[::1]"}
-    if remote_clients(node, nodes):
+    if redis_clients(node, nodes):
         assert addresses - loopback == {address(host)}
     else:
         assert addresses and addresses <= loopback
@@ -30,7 +23,7 @@ def test_redis_listens_on_loopback_unless_other_hosts_use_it(host, node, nodes):
 
 def test_redis_wants_a_password_when_other_hosts_use_it(host, node, nodes):
     anonymous = host.run("redis-cli -h 127.0.0.1 ping").stdout.strip()
-    if remote_clients(node, nodes):
+    if redis_clients(node, nodes):
         assert anonymous.startswith("NOAUTH")
         assert host.run(f"{AUTH} redis-cli -h 127.0.0.1 ping").stdout.strip() == "PONG"
     else:
