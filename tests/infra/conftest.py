@@ -134,11 +134,41 @@ def address(host) -> str:
     return host.interface("eth0").addresses[0]
 
 
+def nginx_url(node: Node) -> str:
+    """Nginx on a front end, from the host itself: on loopback port 8080 when
+    Apache is in front of it there (roles/nginx/defaults), else port 80."""
+    default = 8080 if "apache_frontends" in node.groups else 80
+    return f"http://127.0.0.1:{node.vars.get('nginx_http_port', default)}"
+
+
+@pytest.fixture
+def nginx(node) -> str:
+    return nginx_url(node)
+
+
+def visitor_url(node: Node, host) -> str:
+    """A front end as visitors reach it: Apache's HTTPS when it is in front."""
+    scheme = "https" if "apache_frontends" in node.groups else "http"
+    return f"{scheme}://{address(host)}"
+
+
 @pytest.fixture
 def web_hosts(request):
     """The OMERO.web nodes of the inventory, whichever host a test runs on."""
     nodes = _inventory(request.config.getoption("inventory"))
     return [testinfra.get_host(f"podman://{n.container}") for n in nodes if "omero_web_nodes" in n.groups]
+
+
+def run_site(inventory: str, extra: dict, *options: str) -> subprocess.CompletedProcess:
+    """site.yml against the hosts under test, with extra variables."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, "site.yml"]
+        + ["-e", json.dumps(extra), *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def wait_for(check, timeout: float = 60, interval: float = 1):

@@ -54,12 +54,12 @@ def test_an_apps_package_is_in_the_venv_exactly_when_configured(host, module):
 
 @pytest.mark.group("frontends")
 @pytest.mark.parametrize("module", KNOWN)
-def test_an_apps_page_asks_an_anonymous_visitor_to_log_in(host, web_hosts, module):
+def test_an_apps_page_asks_an_anonymous_visitor_to_log_in(host, nginx, web_hosts, module):
     _, page, static = KNOWN[module]
     prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
     static_url = web_setting(web_hosts[0], "omero.web.static_url", "/static/")
-    status, headers, _ = http(host, f"http://127.0.0.1{prefix}/{page}")
-    static_status, _, body = http(host, f"http://127.0.0.1{static_url}{static}")
+    status, headers, _ = http(host, f"{nginx}{prefix}/{page}")
+    static_status, _, body = http(host, f"{nginx}{static_url}{static}")
     if module in configured_apps(web_hosts[0]):
         assert status == 302, headers
         assert f"Location: {prefix}/webclient/login/?url=" in headers
@@ -81,10 +81,10 @@ def test_the_iviewer_is_the_viewer_and_figure_a_top_link(web_hosts):
 
 
 @pytest.mark.group("frontends")
-def test_maprs_config_endpoint_answers_with_the_configured_menus(host, web_hosts):
+def test_maprs_config_endpoint_answers_with_the_configured_menus(host, nginx, web_hosts):
     prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
     menus = [m["menu"] for m in as_json(applied_config(web_hosts[0])["omero.web.mapr.config"])]
-    status, headers, body = http(host, f"http://127.0.0.1{prefix}/mapr/api/config/")
+    status, headers, body = http(host, f"{nginx}{prefix}/mapr/api/config/")
     assert status == 200 and "Content-Type: application/json" in headers
     config = json.loads(body)
     assert list(config) == menus == ["gene"]

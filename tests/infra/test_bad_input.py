@@ -6,15 +6,10 @@ does not import may leave a new venv beside the live one, nothing else), and
 that OMERO.web still serves from the same venv with its config untouched.
 """
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import testinfra
 
-from conftest import ROOT, _inventory
+from conftest import ROOT, _inventory, run_site
 from helpers import VENV, applied_config, http
 
 PROPERTIES = "/opt/omero/web/config/omero-web.properties"
@@ -111,24 +106,6 @@ CASES = {
 def web_nodes(request):
     nodes = _inventory(request.config.getoption("inventory"))
     return [n for n in nodes if "omero_web_nodes" in n.groups]
-
-
-def run_site(inventory: str, extra: dict, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            str(Path(sys.executable).with_name("ansible-playbook")),
-            "-i",
-            inventory,
-            "site.yml",
-            "-e",
-            json.dumps(extra),
-            *options,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import visitor_url
 from helpers import web_setting
 
 pytestmark = pytest.mark.group("frontends")
@@ -36,16 +37,17 @@ def responses(netlog: Path) -> dict[str, int]:
     return {url: statuses.get(source, 0) for source, url in urls.items()}
 
 
-def test_chromium_loads_the_login_page_and_all_its_assets(host, web_hosts):
+def test_chromium_loads_the_login_page_and_all_its_assets(host, node, web_hosts):
     prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
-    address = host.interface("eth0").addresses[0]
-    url = f"http://{address}{prefix}/webclient/login/"
+    site = visitor_url(node, host)
+    url = f"{site}{prefix}/webclient/login/"
     with tempfile.TemporaryDirectory() as tmp:
         netlog = Path(tmp) / "netlog.json"
         shot = Path(tmp) / "login.png"
         result = subprocess.run(
             [
                 CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--ignore-certificate-errors",  # the test containers' self-signed certificates
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", f"--user-data-dir={tmp}/profile", f"--log-net-log={netlog}",
                 "--virtual-time-budget=10000", f"--screenshot={shot}", "--window-size=1024,768",
@@ -58,5 +60,5 @@ def test_chromium_loads_the_login_page_and_all_its_assets(host, web_hosts):
     assert seen.get(url) == 200, seen
     assets = {u: s for u, s in seen.items() if u.split("?")[0].endswith((".js", ".css"))}
     assert assets, "the login page asked for no scripts or stylesheets"
-    assert all(u.startswith(f"http://{address}{prefix}/static/") for u in assets), assets
+    assert all(u.startswith(f"{site}{prefix}/static/") for u in assets), assets
     assert {u: s for u, s in assets.items() if s != 200} == {}

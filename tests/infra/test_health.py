@@ -11,9 +11,9 @@ from helpers import applied_config, http, session_engine, web_setting
 
 
 @pytest.mark.group("frontends")
-def test_health_answers_through_the_front_end_without_a_session(host, web_hosts):
+def test_health_answers_through_the_front_end_without_a_session(host, nginx, web_hosts):
     prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
-    status, headers, body = http(host, f"http://127.0.0.1{prefix}/health/")
+    status, headers, body = http(host, f"{nginx}{prefix}/health/")
     assert status == 200, body
     assert json.loads(body) == {"status": "ok", "session_store": "ok"}
     assert "Set-Cookie" not in headers

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import wait_for
+from conftest import nginx_url, wait_for
 from helpers import http, web_setting
 
 pytestmark = pytest.mark.reboot
@@ -24,5 +24,5 @@ def test_services_come_back_after_a_restart(host, node, web_hosts):
         assert host.service("redis-server").is_running
     if "frontends" in node.groups:
         prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
-        url = f"http://127.0.0.1{prefix}/webclient/login/"
+        url = f"{nginx_url(node)}{prefix}/webclient/login/"
         assert wait_for(lambda: http(host, url)[0] == 200, timeout=60)

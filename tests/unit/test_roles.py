@@ -46,6 +46,7 @@ def test_site_has_one_play_per_host_group():
         "playbooks/session_stores.yml",
         "playbooks/omero_web_nodes.yml",
         "playbooks/frontends.yml",
+        "playbooks/apache_frontends.yml",
         "playbooks/firewall.yml",
     ]
     for path in imported:

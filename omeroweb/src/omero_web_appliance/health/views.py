@@ -1,6 +1,7 @@
-"""200 only when this worker answers and the session store saves, loads and
-deletes a session; 503 otherwise (the reason goes to OMERO.web's log, not to
-the caller). No login page, no session cookie for the caller, not cached."""
+"""health: 200 only when this worker answers and the session store saves,
+loads and deletes a session; 503 otherwise (the reason goes to OMERO.web's
+log, not to the caller). client: the caller as OMERO.web sees it. No login
+page, no session cookie for the caller, not cached."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from omeroweb.decorators import get_client_ip
 
 PROBE = "omero-web-appliance-health"
 logger = logging.getLogger(__name__)
@@ -44,3 +46,15 @@ def health(request):
         logger.error("health check failed: session store: %s", detail)
     status = "ok" if healthy else "fail"
     return JsonResponse({"status": status, "session_store": status}, status=200 if healthy else 503)
+
+
+@never_cache
+@require_safe
+def client(request):
+    """The caller as OMERO.web sees it: the address it records at login
+    (omeroweb.decorators.get_client_ip), the scheme and the host. For
+    checking what a chain of proxies delivers; the caller learns only
+    about itself."""
+    return JsonResponse(
+        {"address": get_client_ip(request), "scheme": request.scheme, "host": request.get_host()}
+    )
