@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= false
 SUITES := bookworm trixie
 
-.PHONY: demo test lint pytest molecule controller images demo-clean
+.PHONY: demo test test-vm lint pytest molecule controller images vm-images demo-clean
 
 demo: controller $(VENV)/.installed images
 	scripts/demo.sh
@@ -22,8 +22,13 @@ lint: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	pytest tests/unit omeroweb/tests
 
+# Every container scenario; the VM ones are test-vm's and users' (vagrant).
 molecule: controller $(VENV)/.installed images
-	molecule test --all
+	molecule test --all --exclude vm --exclude vagrant
+
+# The appliance on QEMU VMs (software emulation where KVM does not work).
+test-vm: controller $(VENV)/.installed vm-images
+	molecule test -s vm
 
 controller:
 	scripts/setup-controller.sh
@@ -40,6 +45,12 @@ $(VENV)/.installed: requirements.txt requirements.yml omeroweb/pyproject.toml
 # makes them anew.
 images: controller
 	@pids=(); for suite in $(SUITES); do scripts/build-base-image.sh $$suite & pids+=($$!); done; \
+	  for pid in "$${pids[@]}"; do wait $$pid || exit 1; done
+
+# Built once and kept in ~/.cache/omero-web-appliance/vm; REBUILD=1
+# scripts/build-vm-image.sh makes them anew.
+vm-images: controller
+	@pids=(); for suite in $(SUITES); do scripts/build-vm-image.sh $$suite & pids+=($$!); done; \
 	  for pid in "$${pids[@]}"; do wait $$pid || exit 1; done
 
 demo-clean:

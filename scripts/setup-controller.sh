@@ -5,8 +5,9 @@
 # host's open-files hard limit). Safe to run again.
 set -euo pipefail
 
-# chromium: the browser test (tests/infra/test_browser.py).
-packages=(podman runc debootstrap curl make git python3-venv chromium)
+# chromium: the browser test (tests/infra/test_browser.py); qemu: the VM
+# scenario (molecule/vm, make test-vm).
+packages=(podman runc debootstrap curl make git python3-venv chromium qemu-system-x86 qemu-utils openssh-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

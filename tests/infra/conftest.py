@@ -88,7 +88,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture
 def host(node):
-    return testinfra.get_host(f"podman://{node.container}")
+    return host_of(node)
 
 
 @pytest.fixture
@@ -120,8 +120,32 @@ def redis_clients(node: Node, nodes: list[Node]) -> list[Node]:
     return [n for n in in_group(nodes, "omero_web_nodes") if n not in stores]
 
 
+def is_container(node: Node) -> bool:
+    return node.vars.get("ansible_connection", "ssh").startswith(("podman", "containers.podman"))
+
+
 def host_of(node: Node):
-    return testinfra.get_host(f"podman://{node.container}")
+    """Testinfra's host for a node: Podman's exec for containers, else SSH
+    with the inventory's address, port, user and key (the VM scenario)."""
+    if is_container(node):
+        return testinfra.get_host(f"podman://{node.container}")
+    user = node.vars.get("ansible_user", "root")
+    return testinfra.get_host(
+        f"ssh://{user}@{node.container}:{node.vars.get('ansible_port', 22)}",
+        ssh_identity_file=node.vars.get("ansible_private_key_file"),
+        ssh_extra_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        sudo=user != "root",
+    )
+
+
+def outside(node: Node, host, port: int) -> tuple[str, int]:
+    """Where the controller reaches a host's port: its address, or for a VM on
+    QEMU's user network the port forwarded on 127.0.0.1
+    (appliance_forwarded_ports, set by the scenario)."""
+    forwarded = {int(k): int(v) for k, v in node.vars.get("appliance_forwarded_ports", {}).items()}
+    if forwarded:
+        return "127.0.0.1", forwarded[port]
+    return address(host), port
 
 
 def connects(host, ip: str, port: int) -> bool:
@@ -147,16 +171,18 @@ def nginx(node) -> str:
 
 
 def visitor_url(node: Node, host) -> str:
-    """A front end as visitors reach it: Apache's HTTPS when it is in front."""
-    scheme = "https" if "apache_frontends" in node.groups else "http"
-    return f"{scheme}://{address(host)}"
+    """A front end as visitors on the controller reach it: Apache's HTTPS when
+    it is in front."""
+    scheme, port = ("https", 443) if "apache_frontends" in node.groups else ("http", 80)
+    ip, port = outside(node, host, port)
+    return f"{scheme}://{ip}" + ("" if port in (80, 443) else f":{port}")
 
 
 @pytest.fixture
 def web_hosts(request):
     """The OMERO.web nodes of the inventory, whichever host a test runs on."""
     nodes = _inventory(request.config.getoption("inventory"))
-    return [testinfra.get_host(f"podman://{n.container}") for n in nodes if "omero_web_nodes" in n.groups]
+    return [host_of(n) for n in nodes if "omero_web_nodes" in n.groups]
 
 
 def run_site(inventory: str, extra: dict, *options: str) -> subprocess.CompletedProcess:

@@ -7,9 +7,8 @@ that OMERO.web still serves from the same venv with its config untouched.
 """
 
 import pytest
-import testinfra
 
-from conftest import ROOT, _inventory, run_site
+from conftest import ROOT, _inventory, host_of, run_site
 from helpers import VENV, applied_config, http
 
 PROPERTIES = "/opt/omero/web/config/omero-web.properties"
@@ -112,7 +111,7 @@ def web_nodes(request):
 def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
     extra, messages, *rest = CASES[case]
     options = rest[0] if rest else {}
-    hosts = {n.name: testinfra.get_host(f"podman://{n.container}") for n in web_nodes}
+    hosts = {n.name: host_of(n) for n in web_nodes}
     before = {name: (h.file(PROPERTIES).sha256sum, h.file(VENV).linked_to) for name, h in hosts.items()}
 
     result = run_site(request.config.getoption("inventory"), extra, *options.get("args", []))

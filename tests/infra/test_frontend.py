@@ -55,7 +55,8 @@ def test_maintenance_page_while_omero_web_is_down(host, nginx, prefix, static_ur
     finally:
         for web in web_hosts:
             web.run("systemctl start omero-web")
-    assert wait_for(lambda: login_page(host, nginx, prefix)[0] == 200, timeout=60)
+    # gunicorn starts in seconds in a container, in a minute or more in an emulated VM.
+    assert wait_for(lambda: login_page(host, nginx, prefix)[0] == 200, timeout=240, interval=2)
 
 
 def test_the_root_leads_to_the_prefix(host, nginx, prefix):

@@ -4,9 +4,8 @@ only while gunicorn and the session store work."""
 import json
 
 import pytest
-import testinfra
 
-from conftest import session_store_of, wait_for
+from conftest import host_of, session_store_of, wait_for
 from helpers import applied_config, http, session_engine, web_setting
 
 
@@ -33,7 +32,7 @@ def test_health_fails_while_the_session_store_is_down(host, node, nodes):
         # File and database stores live on the node itself: it must answer.
         assert node_health(host) == 200
         return
-    store = testinfra.get_host(f"podman://{session_store_of(node, nodes).container}")
+    store = host_of(session_store_of(node, nodes))
     store.check_output("systemctl stop redis-server")
     try:
         assert wait_for(lambda: node_health(host) == 503, timeout=20)
