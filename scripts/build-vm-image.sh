@@ -24,7 +24,11 @@ if [ "${REBUILD:-0}" != 1 ] && [ -f "$out/disk.qcow2" ]; then
   exit 0
 fi
 mkdir -p "$out"
-[ -f "$cache/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C omero-web-appliance-vm -f "$cache/id_ed25519"
+# One key for every VM; builds of both suites run side by side.
+(
+  flock 9
+  [ -f "$cache/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C omero-web-appliance-vm -f "$cache/id_ed25519"
+) 9>"$cache/.key.lock"
 
 root=$(mktemp -d "/var/tmp/vm-$suite.XXXXXX")
 trap 'rm -rf "$root" "$root.raw"' EXIT
