@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from helpers import web_setting
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -158,11 +160,15 @@ def address(host) -> str:
     return host.interface("eth0").addresses[0]
 
 
+def nginx_port(node: Node) -> int:
+    """Nginx's port on a front end: 8080 when Apache is in front of it there
+    (roles/nginx/defaults), else 80."""
+    return int(node.vars.get("nginx_http_port", 8080 if "apache_frontends" in node.groups else 80))
+
+
 def nginx_url(node: Node) -> str:
-    """Nginx on a front end, from the host itself: on loopback port 8080 when
-    Apache is in front of it there (roles/nginx/defaults), else port 80."""
-    default = 8080 if "apache_frontends" in node.groups else 80
-    return f"http://127.0.0.1:{node.vars.get('nginx_http_port', default)}"
+    """Nginx on a front end, from the host itself."""
+    return f"http://127.0.0.1:{nginx_port(node)}"
 
 
 @pytest.fixture
@@ -176,6 +182,12 @@ def visitor_url(node: Node, host) -> str:
     scheme, port = ("https", 443) if "apache_frontends" in node.groups else ("http", 80)
     ip, port = outside(node, host, port)
     return f"{scheme}://{ip}" + ("" if port in (80, 443) else f":{port}")
+
+
+@pytest.fixture
+def prefix(web_hosts) -> str:
+    """OMERO.web's prefix as the role applied it ('' for none)."""
+    return web_setting(web_hosts[0], "omero.web.prefix", "")
 
 
 @pytest.fixture

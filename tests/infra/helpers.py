@@ -58,6 +58,11 @@ def http(host, url: str, method: str = "GET", headers: dict | None = None) -> tu
     return answer["status"], answer["headers"], answer["body"]
 
 
+def login_page(host, base: str, prefix: str) -> tuple[int, str, str]:
+    """OMERO.web's login page at a base URL (scheme, host and port)."""
+    return http(host, f"{base}{prefix}/webclient/login/")
+
+
 def applied_config(host) -> dict[str, str]:
     """The properties the role rendered for OMERO.web on this host."""
     text = host.file("/opt/omero/web/config/omero-web.properties").content_string

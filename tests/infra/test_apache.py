@@ -10,8 +10,8 @@ import ssl
 
 import pytest
 
-from conftest import address, connects, host_of, in_group, nginx_url, run_site, wait_for
-from helpers import http, web_setting
+from conftest import address, connects, host_of, in_group, nginx_port, run_site, wait_for
+from helpers import http, login_page
 
 pytestmark = pytest.mark.group("apache_frontends")
 
@@ -57,15 +57,6 @@ def client(nodes):
     return host_of(in_group(nodes, "omero_web_nodes")[0])
 
 
-@pytest.fixture
-def prefix(web_hosts) -> str:
-    return web_setting(web_hosts[0], "omero.web.prefix", "")
-
-
-def login_page(client, front, prefix):
-    return http(client, f"https://{front}{prefix}/webclient/login/")
-
-
 def test_plain_http_redirects_to_https(host, client, prefix):
     front = address(host)
     status, headers, _ = http(client, f"http://{front}{prefix}/webclient/login/?url=x")
@@ -74,7 +65,7 @@ def test_plain_http_redirects_to_https(host, client, prefix):
 
 
 def test_the_login_page_answers_over_https_with_secure_cookies(host, client, prefix):
-    status, headers, body = login_page(client, address(host), prefix)
+    status, headers, body = login_page(client, f"https://{address(host)}", prefix)
     assert status == 200 and "OMERO.web - Login" in body
     cookies = [line for line in headers.splitlines() if line.startswith("Set-Cookie: csrftoken=")]
     assert cookies and all("; Secure" in line for line in cookies), headers
@@ -113,7 +104,7 @@ def test_an_upload_above_a_gibibyte_reaches_omero_web(host, client, prefix):
 
 
 def test_nginx_answers_on_loopback_alone(host, node, client):
-    port = int(nginx_url(node).rsplit(":", 1)[1])
+    port = nginx_port(node)
     assert host.socket(f"tcp://127.0.0.1:{port}").is_listening
     assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
     assert not connects(client, address(host), port)
@@ -125,7 +116,7 @@ def test_maintenance_page_through_apache(host, client, prefix, web_hosts):
     for web in web_hosts:
         web.run("systemctl stop omero-web")
     try:
-        status, _, body = login_page(client, front, prefix)
+        status, _, body = login_page(client, f"https://{front}", prefix)
         assert status == 503 and "OMERO.web is down for maintenance" in body
     finally:
         for web in web_hosts:
@@ -133,11 +124,11 @@ def test_maintenance_page_through_apache(host, client, prefix, web_hosts):
     # Nginx down: Apache shows the same page itself.
     host.run("systemctl stop nginx")
     try:
-        status, _, body = login_page(client, front, prefix)
+        status, _, body = login_page(client, f"https://{front}", prefix)
         assert status == 503 and "OMERO.web is down for maintenance" in body
     finally:
         host.run("systemctl start nginx")
-    assert wait_for(lambda: login_page(client, front, prefix)[0] == 200, timeout=60)
+    assert wait_for(lambda: login_page(client, f"https://{front}", prefix)[0] == 200, timeout=60)
 
 
 def test_a_missing_certificate_is_refused_before_anything_changes(host, client, prefix, request):
@@ -150,4 +141,4 @@ def test_a_missing_certificate_is_refused_before_anything_changes(host, client, 
     recap = output[output.rindex("PLAY RECAP") :]
     assert "changed=0" in recap and "changed=1" not in recap, recap
     assert host.file("/etc/apache2/sites-available/omero-web.conf").sha256sum == site
-    assert login_page(client, address(host), prefix)[0] == 200
+    assert login_page(client, f"https://{address(host)}", prefix)[0] == 200

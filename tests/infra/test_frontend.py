@@ -5,23 +5,14 @@ import json
 import pytest
 
 from conftest import wait_for
-from helpers import http, web_setting
+from helpers import http, login_page, web_setting
 
 pytestmark = pytest.mark.group("frontends")
 
 
 @pytest.fixture
-def prefix(web_hosts) -> str:
-    return web_setting(web_hosts[0], "omero.web.prefix", "")
-
-
-@pytest.fixture
 def static_url(web_hosts) -> str:
     return web_setting(web_hosts[0], "omero.web.static_url", "/static/")
-
-
-def login_page(host, nginx, prefix):
-    return http(host, f"{nginx}{prefix}/webclient/login/")
 
 
 def test_the_login_page_answers_through_nginx(host, nginx, prefix):
