@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -197,16 +198,37 @@ def web_hosts(request):
     return [host_of(n) for n in nodes if "omero_web_nodes" in n.groups]
 
 
-def run_site(inventory: str, extra: dict, *options: str) -> subprocess.CompletedProcess:
-    """site.yml against the hosts under test, with extra variables."""
+def playbook_command(inventory: str, extra: dict, *options: str, playbook: str = "site.yml") -> list[str]:
+    return [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, playbook] + [
+        "-e",
+        json.dumps(extra),
+        *options,
+    ]
+
+
+def run_site(
+    inventory: str, extra: dict, *options: str, playbook: str = "site.yml", timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """site.yml (or another playbook) against the hosts under test, with extra variables."""
     return subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, "site.yml"]
-        + ["-e", json.dumps(extra), *options],
+        playbook_command(inventory, extra, *options, playbook=playbook),
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
+
+
+def recap(result: subprocess.CompletedProcess) -> str:
+    """The PLAY RECAP of a run."""
+    output = result.stdout + result.stderr
+    return output[output.rindex("PLAY RECAP") :]
+
+
+def changed_nothing(result: subprocess.CompletedProcess) -> bool:
+    """No host reports a change in the run's recap."""
+    counts = re.findall(r"changed=(\d+)", recap(result))
+    return bool(counts) and all(count == "0" for count in counts)
 
 
 def wait_for(check, timeout: float = 60, interval: float = 1):

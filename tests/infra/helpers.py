@@ -7,6 +7,8 @@ import shlex
 
 VENV = "/opt/omero/web/venv"
 OMERODIR = "/opt/omero/web/OMERO.web"
+PROPERTIES = "/opt/omero/web/config/omero-web.properties"
+CONFIG_XML = f"{OMERODIR}/etc/grid/config.xml"
 USER = "omero-web"
 ENV = (
     f"OMERODIR={OMERODIR} DJANGO_SETTINGS_MODULE=omeroweb.settings "
@@ -23,6 +25,35 @@ def django(host, code: str):
     """Run Python with OMERO.web's own Django settings, as the OMERO.web user."""
     script = "import django; django.setup()\n" + code
     return as_omero_web(host, f"{VENV}/bin/python -c {shlex.quote(script)}")
+
+
+SAVE_SESSION = """
+from importlib import import_module
+from django.conf import settings
+store = import_module(settings.SESSION_ENGINE).SessionStore()
+store["appliance-test"] = "kept"
+{expiry}
+store.save()
+print(store.session_key)
+"""
+LOAD_SESSION = """
+from importlib import import_module
+from django.conf import settings
+store = import_module(settings.SESSION_ENGINE).SessionStore(session_key="{key}")
+print(store.get("appliance-test"))
+"""
+
+
+def save_session(host, expiry: str = "") -> str:
+    result = django(host, SAVE_SESSION.format(expiry=expiry))
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def load_session(host, key: str) -> str:
+    result = django(host, LOAD_SESSION.format(key=key))
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
 
 
 # Python's http.client on the host itself: every host has python3, not every
@@ -88,3 +119,91 @@ def as_json(value):
 def web_setting(host, key: str, default: str) -> str:
     """A property as the role applied it on an OMERO.web node."""
     return applied_config(host).get(key, default)
+
+
+# A bounded load on the host itself: a request every LOAD_INTERVAL s until
+# stopped, at most LOAD_MAX_REQUESTS or LOAD_MAX_SECONDS, each answer counted
+# as ok (200), maintenance (Nginx's 503 page) or error (anything else,
+# timeouts included). Only 127.0.0.1 of the test host is asked.
+LOAD = """
+import json, os, sys, time, urllib.error, urllib.request
+url, out, max_seconds, max_requests = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+counts = {"ok": 0, "maintenance": 0, "error": 0}
+late = []
+start = time.monotonic()
+while (sum(counts.values()) < max_requests and time.monotonic() - start < max_seconds
+       and not os.path.exists(out + ".stop")):
+    sent = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            kind = "ok" if answer.status == 200 else "error"
+    except urllib.error.HTTPError as answer:
+        page = answer.read().decode("utf-8", "replace")
+        kind = "maintenance" if answer.code == 503 and "down for maintenance" in page else "error"
+    except Exception:
+        kind = "error"
+    counts[kind] += 1
+    if kind != "ok":
+        late.append(round(sent - start, 2))
+    time.sleep(0.1)
+counts["seconds"] = round(time.monotonic() - start, 1)
+# Seconds from the first answer that was not ok to the last one.
+counts["not_ok_window"] = round(late[-1] - late[0], 1) if late else 0.0
+with open(out + ".tmp", "w") as f:
+    json.dump(counts, f)
+os.replace(out + ".tmp", out)
+"""
+LOAD_MAX_SECONDS = 600
+LOAD_MAX_REQUESTS = 20000
+
+
+class Load:
+    """``with Load(host, url) as load: ...``; then ``load.result`` holds the
+    counts of the answers during the block."""
+
+    def __init__(self, host, url: str, name: str = "appliance-load"):
+        self.host, self.url, self.name = host, url, name
+        self.out = f"/root/{name}.json"
+        self.result: dict = {}
+
+    def __enter__(self):
+        self.host.run(f"rm -f {self.out} {self.out}.stop; systemctl reset-failed {self.name} 2>/dev/null")
+        script = shlex.quote(LOAD)
+        started = self.host.run(
+            f"systemd-run --unit {self.name} -p RuntimeMaxSec={LOAD_MAX_SECONDS + 30} python3 -c {script} "
+            f"{shlex.quote(self.url)} {self.out} {LOAD_MAX_SECONDS} {LOAD_MAX_REQUESTS}"
+        )
+        assert started.rc == 0, started.stderr
+        return self
+
+    def __exit__(self, *exc):
+        self.host.run(f"touch {self.out}.stop")
+        for _ in range(30):
+            done = self.host.run(f"cat {self.out}")
+            if done.rc == 0 and done.stdout.strip():
+                self.result = json.loads(done.stdout)
+                break
+            self.host.run("sleep 1")
+        self.host.run(f"rm -f {self.out}.stop")
+        return False
+
+
+def live_state(host) -> tuple:
+    """What OMERO.web runs from: properties, config.xml, the venv link."""
+    return (host.file(PROPERTIES).sha256sum, host.file(CONFIG_XML).sha256sum, host.file(VENV).linked_to)
+
+
+def config_with(node, **properties) -> dict:
+    """Extra variables: the inventory's omero_web_config with ``properties`` added."""
+    return {"omero_web_config": {**node.vars.get("omero_web_config", {}), **properties}}
+
+
+# json.JSONDecoder imports (the schema lets it through) but is no
+# middleware: Django cannot build its chain, every worker fails to boot.
+BROKEN_MIDDLEWARE = [
+    {"index": 1, "class": "django.middleware.common.CommonMiddleware"},
+    {"index": 3, "class": "django.contrib.sessions.middleware.SessionMiddleware"},
+    {"index": 4, "class": "django.middleware.csrf.CsrfViewMiddleware"},
+    {"index": 5, "class": "django.contrib.messages.middleware.MessageMiddleware"},
+    {"index": 7, "class": "json.JSONDecoder"},
+]

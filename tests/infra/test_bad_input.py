@@ -8,10 +8,9 @@ that OMERO.web still serves from the same venv with its config untouched.
 
 import pytest
 
-from conftest import ROOT, _inventory, host_of, run_site
-from helpers import VENV, applied_config, http
+from conftest import ROOT, _inventory, changed_nothing, host_of, recap, run_site
+from helpers import PROPERTIES, VENV, applied_config, http
 
-PROPERTIES = "/opt/omero/web/config/omero-web.properties"
 CHECK_MODE = {"args": ["--check", "--diff"]}
 
 CASES = {
@@ -38,6 +37,19 @@ CASES = {
     "ice wheel for another ABI": (
         {"omero_web_ice_wheel": str(ROOT / "tests/data/zeroc_ice-3.6.5-cp39-cp39-linux_x86_64.whl")},
         ["omero_web_ice_wheel = ", "it does not match the target", "needs zeroc_ice-3.6.5-cp3"],
+    ),
+    "health wait without a bound": (
+        {"omero_web_health_timeout": 3600},
+        ["omero_web_health_timeout = 3600: expected 10 to 600 seconds"],
+    ),
+    # The controller's own way in: refused before a ruleset could lock it out.
+    "SSH port the controller does not use": (
+        {"firewall_controller_port": "22", "firewall_ssh_port": 2222},
+        ["firewall_ssh_port = 2222: the controller reaches", "over SSH on port 22"],
+    ),
+    "SSH sources without the controller": (
+        {"firewall_controller_address": "192.0.2.7", "firewall_ssh_sources": ["198.51.100.0/24"]},
+        ['firewall_ssh_sources = ["198.51.100.0/24"]: the controller reaches', "from 192.0.2.7"],
     ),
     # Caught on the host by OMERO.web's own parsers and the appliance's rules.
     "session_cookie_age not a number": (
@@ -120,9 +132,8 @@ def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
     assert result.returncode != 0, output
     for message in messages:
         assert message in output, output
-    recap = output[output.rindex("PLAY RECAP") :]
     if not options.get("stages_a_venv"):
-        assert "changed=0" in recap and "changed=1" not in recap, recap
+        assert changed_nothing(result), recap(result)
     for name, host in hosts.items():
         assert (host.file(PROPERTIES).sha256sum, host.file(VENV).linked_to) == before[name]
         config = applied_config(host)

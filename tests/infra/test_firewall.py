@@ -5,7 +5,18 @@ import socket
 
 import pytest
 
-from conftest import address, connects, host_of, outside, redis_clients, remote_frontends, wait_for
+from conftest import (
+    address,
+    changed_nothing,
+    connects,
+    host_of,
+    outside,
+    recap,
+    redis_clients,
+    remote_frontends,
+    run_site,
+    wait_for,
+)
 from helpers import applied_config, http
 
 PROBE_PORT = 8999
@@ -67,3 +78,17 @@ def test_gunicorn_answers_only_the_front_ends_on_other_hosts(host, node, nodes):
     for other in nodes:
         if other != node:
             assert connects(host_of(other), ip, port) == (other in frontends), other.name
+
+
+def test_the_firewall_play_alone_keeps_every_port_a_full_run_opened(request, nodes):
+    """Each service keeps its declaration on the host, so playbooks/firewall.yml
+    alone (no other role ran, no facts gathered) loads the same ruleset."""
+    hosts = {n.name: host_of(n) for n in nodes}
+    before = {name: h.check_output("nft list ruleset") for name, h in hosts.items()}
+    result = run_site(request.config.getoption("inventory"), {}, playbook="playbooks/firewall.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert changed_nothing(result), recap(result)
+    for name, h in hosts.items():
+        assert h.check_output("nft list ruleset") == before[name], name
+        declared = h.check_output("ls /etc/omero-web-appliance/firewall.d").split()
+        assert declared, name

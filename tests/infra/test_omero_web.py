@@ -13,38 +13,12 @@ from helpers import (
     as_json,
     as_omero_web,
     django,
+    load_session,
+    save_session,
     session_engine,
 )
 
 pytestmark = pytest.mark.group("omero_web_nodes")
-
-SAVE_SESSION = """
-from importlib import import_module
-from django.conf import settings
-store = import_module(settings.SESSION_ENGINE).SessionStore()
-store["appliance-test"] = "kept"
-{expiry}
-store.save()
-print(store.session_key)
-"""
-LOAD_SESSION = """
-from importlib import import_module
-from django.conf import settings
-store = import_module(settings.SESSION_ENGINE).SessionStore(session_key="{key}")
-print(store.get("appliance-test"))
-"""
-
-
-def save_session(host, expiry: str = "") -> str:
-    result = django(host, SAVE_SESSION.format(expiry=expiry))
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
-
-
-def load_session(host, key: str) -> str:
-    result = django(host, LOAD_SESSION.format(key=key))
-    assert result.rc == 0, result.stderr
-    return result.stdout.strip()
 
 
 def session_is_stored(host, key: str) -> bool:
@@ -209,3 +183,11 @@ def test_every_node_signs_with_the_same_secret_key_only_it_can_read(web_hosts):
     for key in keys:
         assert key.user == "omero-web" and key.mode == 0o600
     assert len({key.sha256sum for key in keys}) == 1
+
+
+def test_every_property_of_this_omero_web_is_in_the_appliances_schema(host):
+    """An upgrade of omero-web that adds a property fails here until the
+    schema (omeroweb/src/omero_web_appliance/schema.py) covers it."""
+    result = as_omero_web(host, f"{VENV}/bin/omero-web-appliance coverage")
+    assert result.rc == 0, result.stderr
+    assert "every OMERO.web property is covered" in result.stdout

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import config
+from . import config, schema
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -23,13 +23,41 @@ def _validate(args: argparse.Namespace) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omeroweb.settings")
     app_parsers, problems = config.app_settings_mappings(_apps(desired, parsers))
     parsers.update({key: values[2] for key, values in app_parsers.items()})
-    problems += config.check(desired, parsers)
+    problems += config.check(desired, parsers, context=_context(args))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s); the live config is unchanged.", file=sys.stderr)
         return 1
     print(f"{len(desired)} properties valid")
+    return 0
+
+
+def _context(args: argparse.Namespace) -> schema.Context:
+    """What the schema's rules know of this host and of the topology."""
+    live_port = None
+    if args.omerodir:
+        live = config.live_config(Path(args.omerodir) / "etc" / "grid" / "config.xml")
+        live_port = int(live.get("omero.web.application_server.port", "4080") or 4080)
+    return schema.Context(
+        omerodir=args.omerodir or schema.Context.omerodir,
+        memory_mb=schema.host_memory_mb(),
+        behind_tls=args.behind_tls,
+        remote_frontends=args.remote_frontends,
+        live_port=live_port,
+        probe_bind=schema.probe_bind if args.omerodir else None,
+    )
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    missing = schema.uncovered(config.omero_web_parsers())
+    for key in missing:
+        print(
+            f"{key}: a property of this OMERO.web that the appliance's schema does not cover", file=sys.stderr
+        )
+    if missing:
+        return 1
+    print("every OMERO.web property is covered")
     return 0
 
 
@@ -65,7 +93,15 @@ def main(argv: list[str] | None = None) -> int:
 
     validate = commands.add_parser("validate", help="check a properties file, change nothing")
     validate.add_argument("properties", help="a properties file, or - for standard input")
+    validate.add_argument("--omerodir", help="the live OMERODIR: probe this host's addresses and ports")
+    validate.add_argument("--behind-tls", action="store_true", help="the front ends speak HTTPS")
+    validate.add_argument(
+        "--remote-frontends", action="store_true", help="front ends on other hosts proxy to this node"
+    )
     validate.set_defaults(run=_validate)
+
+    coverage = commands.add_parser("coverage", help="fail when OMERO.web has properties the schema lacks")
+    coverage.set_defaults(run=_coverage)
 
     defaults = commands.add_parser("defaults", help="OMERO.web's default values, as JSON")
     defaults.add_argument("keys", nargs="+", metavar="KEY")

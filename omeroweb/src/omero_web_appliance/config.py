@@ -13,12 +13,13 @@ import importlib
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from . import schema
 
 PREFIX = "omero.web."
 
@@ -55,10 +56,12 @@ def check(
     config: Mapping[str, str],
     parsers: Mapping[str, Parser],
     can_import: Callable[[str], bool] | None = None,
+    context: schema.Context | None = None,
 ) -> list[Problem]:
     """Every problem in ``config``, judged by OMERO.web's own ``parsers``
-    and by the rules below that OMERO.web only finds out at start or later."""
-    can_import = can_import or importable
+    and then by the appliance's schema (schema.py) of what the running
+    service needs on top of them."""
+    context = replace(context or schema.Context(), can_import=can_import or importable)
     problems = []
     parsed: dict[str, object] = {}
     for key, value in config.items():
@@ -77,8 +80,8 @@ def check(
         except Exception as error:  # OMERO.web's parsers raise many kinds
             if type(error).__name__ != "LeaveUnset":
                 problems.append(Problem(key, value, f"OMERO.web rejects it: {error}"))
-    for rule in RULES:
-        problems.extend(rule(config, parsed, can_import))
+    for key, expected in schema.judge(config, parsed, context):
+        problems.append(Problem(key, config.get(key, "(not set)"), expected))
     return problems
 
 
@@ -98,92 +101,6 @@ def importable(dotted: str) -> bool:
         return hasattr(importlib.import_module(module), attribute)
     except Exception:
         return False
-
-
-def _prefix(config, parsed, can_import) -> Iterator[Problem]:
-    key = "omero.web.prefix"
-    prefix = config.get(key)
-    if prefix is not None and (not prefix.startswith("/") or prefix.endswith("/")):
-        yield Problem(key, prefix, "a path that starts with / and does not end with /, e.g. /omero")
-
-
-def _static_url(config, parsed, can_import) -> Iterator[Problem]:
-    key = "omero.web.static_url"
-    url = config.get(key)
-    if url is None:
-        return
-    prefix = config.get("omero.web.prefix", "")
-    if not url.endswith("/"):
-        yield Problem(key, url, "a URL that ends with /, e.g. /static/")
-    elif prefix and not re.match(r"^https?://", url) and not url.startswith(prefix + "/"):
-        yield Problem(key, url, f"a URL under the prefix {prefix}, e.g. {prefix}/static/ (or a full URL)")
-
-
-REMOVED_BACKENDS = {
-    "django.core.cache.backends.memcached.MemcachedCache": (
-        "Django removed MemcachedCache (python-memcached) in 4.1; use "
-        "django.core.cache.backends.memcached.PyMemcacheCache, with pymemcache in the venv"
-    ),
-}
-
-
-def _caches(config, parsed, can_import) -> Iterator[Problem]:
-    key = "omero.web.caches"
-    caches = parsed.get(key)
-    if not isinstance(caches, dict):
-        return
-    for alias, cache in caches.items():
-        backend = cache.get("BACKEND", "") if isinstance(cache, dict) else ""
-        if backend in REMOVED_BACKENDS:
-            yield Problem(key, config[key], f"cache {alias!r}: {REMOVED_BACKENDS[backend]}")
-        elif not can_import(backend):
-            yield Problem(key, config[key], f"cache {alias!r}: backend {backend!r} cannot be imported")
-
-
-def _cors_origins(config, parsed, can_import) -> Iterator[Problem]:
-    key = "omero.web.cors_origin_whitelist"
-    origins = parsed.get(key)
-    if not isinstance(origins, list):
-        return
-    for origin in origins:
-        if not isinstance(origin, str) or not re.match(r"^https?://[^/\s]+$", origin):
-            yield Problem(
-                key,
-                config[key],
-                f"origin {origin!r} needs a scheme and no path, e.g. https://hostname.example.com",
-            )
-
-
-def _apps(config, parsed, can_import) -> Iterator[Problem]:
-    key = "omero.web.apps"
-    apps = parsed.get(key) or []
-    for app in apps:
-        if not isinstance(app, str) or not can_import(app):
-            yield Problem(
-                key,
-                config[key],
-                f"app {app!r} cannot be imported in OMERO.web's venv "
-                "(is its package installed, and is this the Django app it provides?)",
-            )
-    for app in sorted({a for a in apps if isinstance(a, str) and apps.count(a) > 1}):
-        yield Problem(key, config[key], f"app {app!r} is listed twice")
-
-
-def _middleware(config, parsed, can_import) -> Iterator[Problem]:
-    key = "omero.web.middleware"
-    for entry in parsed.get(key) or []:
-        name = entry.get("class") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or not can_import(name):
-            yield Problem(
-                key,
-                config[key],
-                f"middleware {name or entry!r} cannot be imported in OMERO.web's venv"
-                if name
-                else f'each entry is {{"class": "module.Class", "index": N}}, not {entry!r}',
-            )
-
-
-RULES = (_prefix, _static_url, _caches, _cors_origins, _apps, _middleware)
 
 
 def _unknown(key: str, known: Iterable[str]) -> str:

@@ -1,12 +1,15 @@
-"""health: 200 only when this worker answers and the session store saves,
-loads and deletes a session; 503 otherwise (the reason goes to OMERO.web's
-log, not to the caller). client: the caller as OMERO.web sees it. No login
+"""health: 200 only when this worker answers, the session store saves,
+loads and deletes a session, and the places OMERO.web writes to (its log
+and temporary directories) take a write; 503 otherwise (the reason goes to
+OMERO.web's log, not to the caller). client: the caller as OMERO.web sees it. No login
 page, no session cookie for the caller, not cached."""
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import tempfile
 from importlib import import_module
 
 from django.conf import settings
@@ -38,14 +41,35 @@ def session_store_works() -> tuple[bool, str]:
     return True, "ok"
 
 
+# Enough to fail on a full disk, small enough to cost nothing.
+PROBE_BYTES = 64 * 1024
+
+
+def disk_takes_writes() -> tuple[bool, str]:
+    """Write (and remove) a small file where OMERO.web writes: its log
+    directory and its temporary one (uploads, file sessions)."""
+    for directory in (settings.LOGDIR, tempfile.gettempdir()):
+        try:
+            with tempfile.NamedTemporaryFile(dir=directory, prefix=".health-") as probe:
+                probe.write(b"\0" * PROBE_BYTES)
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as error:
+            return False, f"{directory}: {error.strerror or error}"
+    return True, "ok"
+
+
 @never_cache
 @require_safe
 def health(request):
-    healthy, detail = session_store_works()
-    if not healthy:
-        logger.error("health check failed: session store: %s", detail)
-    status = "ok" if healthy else "fail"
-    return JsonResponse({"status": status, "session_store": status}, status=200 if healthy else 503)
+    checks = {"session_store": session_store_works(), "disk": disk_takes_writes()}
+    for name, (healthy, detail) in checks.items():
+        if not healthy:
+            logger.error("health check failed: %s: %s", name, detail)
+    answer = {name: "ok" if healthy else "fail" for name, (healthy, _) in checks.items()}
+    healthy = all(healthy for healthy, _ in checks.values())
+    answer["status"] = "ok" if healthy else "fail"
+    return JsonResponse(answer, status=200 if healthy else 503)
 
 
 @never_cache

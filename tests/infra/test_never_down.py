@@ -1,0 +1,309 @@
+"""Never down: a bad change is refused or rolled back, faults heal, and a
+run killed half-way is finished by the next one. All-in-one hosts (the
+default scenario); a bounded load on the host counts what visitors saw.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, _inventory, changed_nothing, host_of, nginx_url, playbook_command, recap, run_site
+from helpers import (
+    BROKEN_MIDDLEWARE,
+    OMERODIR,
+    Load,
+    applied_config,
+    config_with,
+    http,
+    live_state,
+    login_page,
+)
+
+
+@pytest.fixture(scope="module")
+def inventory(request):
+    return request.config.getoption("inventory")
+
+
+@pytest.fixture(scope="module")
+def all_in_one(inventory):
+    """The all-in-one hosts: OMERO.web, Nginx and Redis on each."""
+    everything = {"omero_web_nodes", "frontends", "session_stores"}
+    found = [n for n in _inventory(inventory) if everything <= n.groups]
+    assert found, "these tests need all-in-one hosts"
+    return found
+
+
+@pytest.fixture(scope="module")
+def first(all_in_one):
+    return all_in_one[0], host_of(all_in_one[0])
+
+
+def login_url(node) -> str:
+    return f"{nginx_url(node)}/webclient/login/"
+
+
+def serving(node, host) -> bool:
+    status, _, body = login_page(host, nginx_url(node), applied_config(host).get("omero.web.prefix", ""))
+    return status == 200 and "OMERO.web - Login" in body
+
+
+# Values OMERO.web's own parsers accept (or that a tired admin would write)
+# that the service cannot use: all refused in one run, each named.
+BAD_VALUES = {
+    "omero.web.server_list": [["omero.example.org", "4064x", "omero"]],
+    "omero.web.application_server.port": 99999,
+    "omero.web.wsgi_workers": 0,
+    "omero.web.debug": "yes",
+    "omero.web.session_cookie_age": 0,
+    "omero.web.session_cookie_samesite": "false",
+    "omero.web.csrf_trusted_origins": ["omero.example.org"],
+    "omero.web.allowed_hosts": ["https://omero.example.org"],
+    "omero.web.x_frame_options": "ALLOW-FROM https://example.org",
+    "omero.web.static_root": "/var/www/static",
+    "omero.web.secret_key": "copied-from-a-forum-post",
+    "omero.web.wsgi_args": "--bind 0.0.0.0:4080",
+    "omero.web.wsgi_timeout": 0,
+    "omero.web.session_serializer": "django.contrib.sessions.serializers.PickleSerializer",
+    "omero.web.viewer.view": "omero_iviewer.views.indexx",
+    "omero.web.admins": [["Jane Admin", "jane"]],
+    "omero.web.caches": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    "omero.web.application_server": "development",
+    "omero.web.logdir": "/tmp/omero-logs",
+    "omero.web.secure_proxy_ssl_header": ["X-Forwarded-Proto", "https"],
+    "omero.web.session_cookie_secure": True,
+    "omero.web.public.enabled": True,
+    "omero.web.force_script_name": "/omero",
+    "omero.web.django_additional_settings": [["SECRET_KEY", "x"]],
+    "omero.web.wsgi_worker_class": "gevent",
+    "omero.web.ping_interval": 60,
+    "omero.web.cors_origin_allow_all": "yes",
+    "omero.web.time_zone": "Europe/Londn",
+    "omero.web.public.url_filter": "^/webgateway/(",
+}
+
+
+# A rule across properties names the one to set.
+NAMED_AS = {"omero.web.public.enabled": "omero.web.public.user = '(not set)': set when omero.web.public"}
+
+
+def test_values_the_service_cannot_use_are_all_refused_at_once(inventory, all_in_one, first):
+    node, host = first
+    before = {n.name: live_state(host_of(n)) for n in all_in_one}
+    with Load(host, login_url(node)) as load:
+        result = run_site(inventory, config_with(node, **BAD_VALUES))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for key in BAD_VALUES:
+        assert NAMED_AS.get(key, f"{key} = ") in output, f"{key} not named:\n{output}"
+    assert "problem(s); the live config is unchanged" in output
+    assert changed_nothing(result), recap(result)
+    for n in all_in_one:
+        assert live_state(host_of(n)) == before[n.name]
+    assert load.result["ok"] > 0 and load.result["maintenance"] == 0 and load.result["error"] == 0, (
+        load.result
+    )
+    print(f"refused at once: {len(BAD_VALUES)} values; load during the run: {load.result}")
+
+
+def test_a_change_that_does_not_come_up_healthy_is_rolled_back(inventory, all_in_one, first):
+    node, host = first
+    before = {n.name: live_state(host_of(n)) for n in all_in_one}
+    started = time.monotonic()
+    with Load(host, login_url(node)) as load:
+        result = run_site(inventory, config_with(node, **{"omero.web.middleware": BROKEN_MIDDLEWARE}))
+    took = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "did not answer /health/ after this change (OMERO.web crashed" in output, output
+    assert (
+        "property changed: omero.web.middleware" in output or "property added: omero.web.middleware" in output
+    )
+    assert "The last good state is back and OMERO.web serves it." in output
+    assert "The last lines of OMERO.web's journal since the restart:" in output
+    for n in all_in_one:
+        h = host_of(n)
+        assert live_state(h) == before[n.name]
+        assert serving(n, h)
+    # Visitors saw the maintenance page while it restarted, never an error.
+    assert load.result["error"] == 0 and load.result["ok"] > 0, load.result
+    assert took < 180, f"the rolled-back run took {took:.0f} s"
+    print(f"rolled back in {took:.0f} s; load during the run: {load.result}")
+
+    # The restored state is what the inventory asks: the next run changes nothing.
+    again = run_site(inventory, {})
+    assert again.returncode == 0 and changed_nothing(again), recap(again)
+
+
+def test_a_good_config_change_serves_throughout(inventory, all_in_one, first):
+    node, host = first
+    with Load(host, login_url(node)) as load:
+        changed = run_site(inventory, config_with(node, **{"omero.web.page_size": 150}))
+    assert changed.returncode == 0, changed.stdout[-3000:]
+    assert applied_config(host)["omero.web.page_size"] == "150"
+    back = run_site(inventory, {})
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert load.result["error"] == 0, load.result
+    assert load.result["not_ok_window"] <= 20, load.result
+    print(f"config change under load: {load.result}")
+
+
+def kill_when(inventory: str, extra: dict, marker: str, limit: int = 600) -> str:
+    """Run site.yml and SIGKILL it (and everything it started on the
+    controller) as soon as ``marker`` appears in its output."""
+    process = subprocess.Popen(
+        playbook_command(inventory, extra),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "ANSIBLE_FORCE_COLOR": "false"},
+    )
+    seen = []
+    deadline = time.monotonic() + limit
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if marker in line:
+                time.sleep(2)  # let the task get going on the hosts
+                break
+            if time.monotonic() > deadline:
+                break
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    output = "".join(seen)
+    assert marker in output, output[-3000:]
+    return output
+
+
+def settle(nodes, limit: int = 300):
+    """Wait (bounded) until what the killed run started on the hosts has ended."""
+    deadline = time.monotonic() + limit
+    for n in nodes:
+        h = host_of(n)
+        while h.run("pgrep -f 'pip install|omero-web-appliance apply'").rc == 0:
+            assert time.monotonic() < deadline, "the killed run's pip or apply still runs"
+            time.sleep(2)
+
+
+def test_a_run_killed_half_way_is_finished_by_the_next(inventory, all_in_one, first):
+    node, host = first
+    apps = [a for a in node.vars.get("omero_web_apps", []) if a["name"] != "omero-gallery"]
+    change = {"omero_web_apps": apps, **config_with(node, **{"omero.web.page_size": 120})}
+    kill_when(inventory, change, "TASK [omero_web : Install the package set into its venv]")
+    settle(all_in_one)
+    assert serving(node, host)
+    kill_when(inventory, change, "TASK [omero_web : Apply the config with the omero CLI]")
+    settle(all_in_one)
+    assert serving(node, host)
+
+    finished = run_site(inventory, change, timeout=900)
+    assert finished.returncode == 0, finished.stdout[-3000:]
+    for n in all_in_one:
+        h = host_of(n)
+        assert serving(n, h)
+        assert applied_config(h)["omero.web.page_size"] == "120"
+        assert "omero_gallery" not in applied_config(h)["omero.web.apps"]
+    again = run_site(inventory, change)
+    assert again.returncode == 0 and changed_nothing(again), recap(again)
+
+    # Going back to the inventory's set reuses the venv before: nothing is built.
+    started = time.monotonic()
+    back = run_site(inventory, {})
+    took = time.monotonic() - started
+    assert back.returncode == 0, back.stdout[-3000:]
+    install = back.stdout[back.stdout.index("TASK [omero_web : Install the package set into its venv]") :]
+    assert "changed: [" not in install[: install.index("TASK [", 10)], "going back built a venv"
+    for n in all_in_one:
+        assert "omero_gallery" in applied_config(host_of(n))["omero.web.apps"]
+        assert serving(n, host_of(n))
+    print(f"going back to the venv before took {took:.0f} s")
+
+
+def test_gunicorn_killed_shows_maintenance_then_comes_back(first):
+    node, host = first
+    pid = host.check_output("systemctl show --property MainPID --value omero-web")
+    with Load(host, login_url(node)) as load:
+        host.run("sleep 2")
+        killed = time.monotonic()
+        host.check_output(f"kill -KILL {pid}")
+        while not (
+            host.check_output("systemctl show --property MainPID --value omero-web") not in (pid, "0")
+        ):
+            assert time.monotonic() - killed < 10, "systemd did not start OMERO.web again within 10 s"
+            time.sleep(0.5)
+        while not serving(node, host):
+            assert time.monotonic() - killed < 10, "OMERO.web did not answer again within 10 s"
+            time.sleep(0.5)
+        back = time.monotonic() - killed
+    # Visitors saw the page or the maintenance page, never an error.
+    assert load.result["error"] == 0, load.result
+    print(f"back {back:.1f} s after SIGKILL of gunicorn's master; load: {load.result}")
+
+
+def test_a_hung_worker_is_replaced_while_others_answer(first):
+    node, host = first
+    timeout = int(applied_config(host).get("omero.web.wsgi_timeout", "60"))
+    master = host.check_output("systemctl show --property MainPID --value omero-web")
+    workers = host.check_output(f"pgrep -P {master}").split()
+    hung = workers[0]
+    host.check_output(f"kill -STOP {hung}")
+    stopped = time.monotonic()
+    try:
+        answered = 0
+        while host.run(f"test -d /proc/{hung}").rc == 0:
+            assert time.monotonic() - stopped < timeout + 30, (
+                f"worker {hung} still there after {timeout + 30} s"
+            )
+            assert serving(node, host)
+            answered += 1
+            time.sleep(2)
+    finally:
+        host.run(f"kill -CONT {hung}")
+    assert len(host.check_output(f"pgrep -P {master}").split()) == len(workers)
+    print(f"hung worker replaced after {time.monotonic() - stopped:.0f} s; {answered} pages served meanwhile")
+
+
+def test_a_full_disk_fails_the_health_check_until_space_returns(first):
+    node, host = first
+    tmp = f"{OMERODIR}/var/tmp"
+    health = f"{nginx_url(node)}/health/"
+    assert host.run(f"mount -t tmpfs -o size=256k,mode=0700,uid=$(id -u omero-web) tmpfs {tmp}").rc == 0
+    try:
+        host.run(f"dd if=/dev/zero of={tmp}/fill bs=4k 2>/dev/null")
+        status, _, body = http(host, health)
+        assert status == 503 and '"disk": "fail"' in body, (status, body)
+        log = host.check_output(f"tail -n 50 {OMERODIR}/var/log/OMEROweb.log")
+        assert "health check failed: disk:" in log and "No space left on device" in log
+        host.check_output(f"rm -f {tmp}/fill")
+        assert http(host, health)[0] == 200
+    finally:
+        host.run(f"umount {tmp}")
+    assert http(host, health)[0] == 200
+
+
+def test_a_redis_config_that_does_not_start_is_rolled_back(inventory, all_in_one, first):
+    node, host = first
+    conf = "/etc/redis/redis.conf"
+    before = {n.name: host_of(n).file(conf).sha256sum for n in all_in_one}
+    # An address of no host here: Redis cannot bind it and does not start.
+    result = run_site(inventory, {"redis_bind": ["127.0.0.1", "192.0.2.1"]})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"Redis on {node.name} did not listen within 30 s" in output, output
+    assert 'redis_bind = ["127.0.0.1", "192.0.2.1"]' in output
+    assert "The last good config is back and Redis serves it." in output
+    for n in all_in_one:
+        h = host_of(n)
+        assert h.file(conf).sha256sum == before[n.name]
+        assert h.service("redis-server").is_running
+        assert http(h, f"{nginx_url(n)}/health/")[0] == 200
+    again = run_site(inventory, {})
+    assert again.returncode == 0 and changed_nothing(again), recap(again)

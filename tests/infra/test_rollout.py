@@ -1,0 +1,43 @@
+"""A rolling change that fails on one node stops there: the node is rolled
+back, the nodes after it keep the old config, and the load balancer serves
+throughout (the cluster scenario)."""
+
+import pytest
+
+from conftest import changed_nothing, host_of, in_group, nginx_url, recap, remote_frontends, run_site
+from helpers import BROKEN_MIDDLEWARE, PROPERTIES, Load, config_with, live_state, login_page
+
+
+@pytest.fixture
+def cluster(nodes):
+    web, balancers = in_group(nodes, "omero_web_nodes"), remote_frontends(nodes)
+    assert len(web) > 1 and balancers, "this test needs a load balancer and several nodes"
+    return web, balancers[0]
+
+
+def test_a_node_that_does_not_come_up_stops_the_rollout(request, cluster):
+    web, balancer = cluster
+    lb = host_of(balancer)
+    before = {n.name: live_state(host_of(n)) for n in web}
+    with Load(lb, f"{nginx_url(balancer)}/webclient/login/") as load:
+        result = run_site(
+            request.config.getoption("inventory"),
+            config_with(web[0], **{"omero.web.middleware": BROKEN_MIDDLEWARE}),
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"OMERO.web on {web[0].name} did not answer" in output, output
+    assert "The last good state is back and OMERO.web serves it." in output
+    # The first node is back on its last good state; the others were never touched.
+    for n in web:
+        assert live_state(host_of(n)) == before[n.name], n.name
+    assert "json.JSONDecoder" not in host_of(web[1]).file(PROPERTIES).content_string
+    # The balancer sent visitors to the other node meanwhile.
+    assert load.result["ok"] > 0 and load.result["error"] == 0 and load.result["maintenance"] == 0, (
+        load.result
+    )
+    assert login_page(lb, nginx_url(balancer), "")[0] == 200
+    print(f"rollout stopped at {web[0].name}; load at the balancer: {load.result}")
+
+    again = run_site(request.config.getoption("inventory"), {})
+    assert again.returncode == 0 and changed_nothing(again), recap(again)

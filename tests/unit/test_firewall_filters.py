@@ -1,0 +1,38 @@
+"""The firewall role's filters (roles/firewall/filter_plugins)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[2] / "roles/firewall/filter_plugins/firewall.py"
+spec = importlib.util.spec_from_file_location("firewall_filters", PLUGIN)
+filters = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(filters)
+
+
+@pytest.mark.parametrize(
+    ("address", "sources"),
+    [
+        ("192.0.2.10", []),
+        ("192.0.2.10", ["192.0.2.10"]),
+        ("192.0.2.10", ["198.51.100.0/24", "192.0.2.0/24"]),
+        ("2001:db8::5", ["2001:db8::/32"]),
+    ],
+)
+def test_sources_that_let_the_controller_in(address, sources):
+    assert filters.firewall_admits(address, sources)
+
+
+@pytest.mark.parametrize(
+    ("address", "sources"),
+    [
+        ("192.0.2.10", ["192.0.2.11"]),
+        ("192.0.2.10", ["198.51.100.0/24"]),
+        ("192.0.2.10", ["not-an-address"]),
+        ("2001:db8::5", ["192.0.2.0/24"]),
+        ("not-an-address", ["192.0.2.0/24"]),
+    ],
+)
+def test_sources_that_would_shut_the_controller_out(address, sources):
+    assert not filters.firewall_admits(address, sources)
