@@ -207,3 +207,28 @@ BROKEN_MIDDLEWARE = [
     {"index": 5, "class": "django.contrib.messages.middleware.MessageMiddleware"},
     {"index": 7, "class": "json.JSONDecoder"},
 ]
+
+
+# Processes from /proc (minimal hosts have no procps): pid, parent, command line.
+PROCESSES = """
+import json, os
+found = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        parent = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+        command = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode(errors="replace")
+    except OSError:
+        continue
+    found.append([int(pid), int(parent), command.strip()])
+print(json.dumps(found))
+"""
+
+
+def processes(host, parent: int | None = None, matching: str = "") -> list[int]:
+    """Pids on the host, children of ``parent`` and/or whose command line holds ``matching``."""
+    listed = json.loads(host.check_output(f"python3 -c {shlex.quote(PROCESSES)}"))
+    return [
+        pid
+        for pid, ppid, command in listed
+        if (parent is None or ppid == parent) and matching in command and "import json, os" not in command
+    ]

@@ -11,17 +11,22 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 from conftest import ROOT, _inventory, changed_nothing, host_of, nginx_url, playbook_command, recap, run_site
 from helpers import (
     BROKEN_MIDDLEWARE,
     OMERODIR,
+    VENV,
     Load,
     applied_config,
     config_with,
     http,
     live_state,
+    load_session,
     login_page,
+    processes,
+    save_session,
 )
 
 
@@ -188,15 +193,22 @@ def settle(nodes, limit: int = 300):
     deadline = time.monotonic() + limit
     for n in nodes:
         h = host_of(n)
-        while h.run("pgrep -f 'pip install|omero-web-appliance apply'").rc == 0:
+        while processes(h, matching="pip install") or processes(h, matching="omero-web-appliance apply"):
             assert time.monotonic() < deadline, "the killed run's pip or apply still runs"
             time.sleep(2)
 
 
+# The omero-web release before the pinned one: going there and back is an
+# upgrade and its way back, with a killed run on the way.
+PREVIOUS_OMERO_WEB = "5.33.1"
+ROLE_DEFAULTS = yaml.safe_load((ROOT / "roles/omero_web/defaults/main.yml").read_text())
+PINNED_OMERO_WEB = ROLE_DEFAULTS["omero_web_version"]
+
+
 def test_a_run_killed_half_way_is_finished_by_the_next(inventory, all_in_one, first):
     node, host = first
-    apps = [a for a in node.vars.get("omero_web_apps", []) if a["name"] != "omero-gallery"]
-    change = {"omero_web_apps": apps, **config_with(node, **{"omero.web.page_size": 120})}
+    sessions = {n.name: save_session(host_of(n)) for n in all_in_one}
+    change = {"omero_web_version": PREVIOUS_OMERO_WEB, **config_with(node, **{"omero.web.page_size": 120})}
     kill_when(inventory, change, "TASK [omero_web : Install the package set into its venv]")
     settle(all_in_one)
     assert serving(node, host)
@@ -204,17 +216,20 @@ def test_a_run_killed_half_way_is_finished_by_the_next(inventory, all_in_one, fi
     settle(all_in_one)
     assert serving(node, host)
 
+    started = time.monotonic()
     finished = run_site(inventory, change, timeout=900)
+    moved = time.monotonic() - started
     assert finished.returncode == 0, finished.stdout[-3000:]
     for n in all_in_one:
         h = host_of(n)
         assert serving(n, h)
         assert applied_config(h)["omero.web.page_size"] == "120"
-        assert "omero_gallery" not in applied_config(h)["omero.web.apps"]
+        assert f"omero-web=={PREVIOUS_OMERO_WEB}" in h.check_output(f"{VENV}/bin/pip freeze")
+        assert load_session(h, sessions[n.name]) == "kept"
     again = run_site(inventory, change)
     assert again.returncode == 0 and changed_nothing(again), recap(again)
 
-    # Going back to the inventory's set reuses the venv before: nothing is built.
+    # Going back to the pinned release reuses the venv before: nothing is built.
     started = time.monotonic()
     back = run_site(inventory, {})
     took = time.monotonic() - started
@@ -222,9 +237,11 @@ def test_a_run_killed_half_way_is_finished_by_the_next(inventory, all_in_one, fi
     install = back.stdout[back.stdout.index("TASK [omero_web : Install the package set into its venv]") :]
     assert "changed: [" not in install[: install.index("TASK [", 10)], "going back built a venv"
     for n in all_in_one:
-        assert "omero_gallery" in applied_config(host_of(n))["omero.web.apps"]
-        assert serving(n, host_of(n))
-    print(f"going back to the venv before took {took:.0f} s")
+        h = host_of(n)
+        assert serving(n, h)
+        assert f"omero-web=={PINNED_OMERO_WEB}" in h.check_output(f"{VENV}/bin/pip freeze")
+        assert load_session(h, sessions[n.name]) == "kept"
+    print(f"killed change to omero-web {PREVIOUS_OMERO_WEB} finished in {moved:.0f} s; back in {took:.0f} s")
 
 
 def test_gunicorn_killed_shows_maintenance_then_comes_back(first):
@@ -251,8 +268,8 @@ def test_gunicorn_killed_shows_maintenance_then_comes_back(first):
 def test_a_hung_worker_is_replaced_while_others_answer(first):
     node, host = first
     timeout = int(applied_config(host).get("omero.web.wsgi_timeout", "60"))
-    master = host.check_output("systemctl show --property MainPID --value omero-web")
-    workers = host.check_output(f"pgrep -P {master}").split()
+    master = int(host.check_output("systemctl show --property MainPID --value omero-web"))
+    workers = processes(host, parent=master)
     hung = workers[0]
     host.check_output(f"kill -STOP {hung}")
     stopped = time.monotonic()
@@ -267,7 +284,7 @@ def test_a_hung_worker_is_replaced_while_others_answer(first):
             time.sleep(2)
     finally:
         host.run(f"kill -CONT {hung}")
-    assert len(host.check_output(f"pgrep -P {master}").split()) == len(workers)
+    assert len(processes(host, parent=master)) == len(workers)
     print(f"hung worker replaced after {time.monotonic() - stopped:.0f} s; {answered} pages served meanwhile")
 
 
@@ -275,17 +292,22 @@ def test_a_full_disk_fails_the_health_check_until_space_returns(first):
     node, host = first
     tmp = f"{OMERODIR}/var/tmp"
     health = f"{nginx_url(node)}/health/"
-    assert host.run(f"mount -t tmpfs -o size=256k,mode=0700,uid=$(id -u omero-web) tmpfs {tmp}").rc == 0
+    # A small filesystem of the test's own, mounted where OMERO.web sees it
+    # (inside its unit's mount namespace).
+    pid = host.check_output("systemctl show --property MainPID --value omero-web")
+    inside = f"nsenter --target {pid} --mount"
+    mounted = host.run(f"{inside} mount -t tmpfs -o size=256k,mode=0700,uid=$(id -u omero-web) tmpfs {tmp}")
+    assert mounted.rc == 0, mounted.stderr
     try:
-        host.run(f"dd if=/dev/zero of={tmp}/fill bs=4k 2>/dev/null")
+        host.run(f"{inside} dd if=/dev/zero of={tmp}/fill bs=4k")
         status, _, body = http(host, health)
         assert status == 503 and '"disk": "fail"' in body, (status, body)
         log = host.check_output(f"tail -n 50 {OMERODIR}/var/log/OMEROweb.log")
         assert "health check failed: disk:" in log and "No space left on device" in log
-        host.check_output(f"rm -f {tmp}/fill")
+        host.check_output(f"{inside} rm -f {tmp}/fill")
         assert http(host, health)[0] == 200
     finally:
-        host.run(f"umount {tmp}")
+        host.run(f"{inside} umount {tmp}")
     assert http(host, health)[0] == 200
 
 
