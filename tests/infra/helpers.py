@@ -8,7 +8,6 @@ import shlex
 VENV = "/opt/omero/web/venv"
 OMERODIR = "/opt/omero/web/OMERO.web"
 PROPERTIES = "/opt/omero/web/config/omero-web.properties"
-CONFIG_XML = f"{OMERODIR}/etc/grid/config.xml"
 USER = "omero-web"
 ENV = (
     f"OMERODIR={OMERODIR} DJANGO_SETTINGS_MODULE=omeroweb.settings "
@@ -189,8 +188,11 @@ class Load:
 
 
 def live_state(host) -> tuple:
-    """What OMERO.web runs from: properties, config.xml, the venv link."""
-    return (host.file(PROPERTIES).sha256sum, host.file(CONFIG_XML).sha256sum, host.file(VENV).linked_to)
+    """What OMERO.web runs from: the properties file, what config.xml holds
+    (as the omero CLI reads it), the venv link."""
+    config = as_omero_web(host, f"{VENV}/bin/omero config get")
+    assert config.rc == 0, config.stderr
+    return (host.file(PROPERTIES).sha256sum, config.stdout, host.file(VENV).linked_to)
 
 
 def config_with(node, **properties) -> dict:
