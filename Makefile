@@ -22,9 +22,10 @@ lint: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	pytest tests/unit omeroweb/tests
 
-# Every container scenario; the VM ones are test-vm's and users' (vagrant).
+# Every container scenario, in two lanes at once (scripts/molecule-lanes.sh);
+# the VM ones are test-vm's and users' (vagrant).
 molecule: controller $(VENV)/.installed images
-	molecule test --all --exclude vm --exclude vagrant
+	scripts/molecule-lanes.sh
 
 # The appliance on QEMU VMs (software emulation where KVM does not work).
 test-vm: controller $(VENV)/.installed vm-images

@@ -47,6 +47,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "group(name): run on every host of this inventory group")
     config.addinivalue_line("markers", "reboot: restarts hosts, so it runs after the other tests")
+    config.addinivalue_line("markers", "once: run on the first host of the group alone (a run of site.yml)")
 
 
 @lru_cache
@@ -82,6 +83,8 @@ def pytest_generate_tests(metafunc):
     marker = metafunc.definition.get_closest_marker("group")
     if marker:
         nodes = [n for n in nodes if marker.args[0] in n.groups]
+    if metafunc.definition.get_closest_marker("once"):
+        nodes = nodes[:1]
     metafunc.parametrize("node", nodes, ids=[n.name for n in nodes])
 
 

@@ -234,3 +234,28 @@ def processes(host, parent: int | None = None, matching: str = "") -> list[int]:
         for pid, ppid, command in listed
         if (parent is None or ppid == parent) and matching in command and "import json, os" not in command
     ]
+
+
+class PortHolder:
+    """``with PortHolder(host, port): ...``: another service on the host holds
+    the port (on every address) for the block, as an old web server would; a
+    config check cannot see it, only the service that fails to bind it."""
+
+    def __init__(self, host, port: int):
+        self.host, self.port, self.unit = host, port, f"appliance-holds-{port}"
+
+    def __enter__(self):
+        started = self.host.run(
+            f"systemd-run --unit {self.unit} --collect -p RuntimeMaxSec=900 "
+            f"python3 -m http.server --bind 0.0.0.0 {self.port}"
+        )
+        assert started.rc == 0, started.stderr
+        for _ in range(20):
+            if self.host.socket(f"tcp://0.0.0.0:{self.port}").is_listening:
+                return self
+            self.host.run("sleep 0.5")
+        raise AssertionError(f"nothing listens on port {self.port}")
+
+    def __exit__(self, *exc):
+        self.host.run(f"systemctl stop {self.unit}")
+        return False

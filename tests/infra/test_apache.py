@@ -21,7 +21,7 @@ from conftest import (
     run_site,
     wait_for,
 )
-from helpers import http, login_page
+from helpers import PortHolder, http, login_page
 
 pytestmark = pytest.mark.group("apache_frontends")
 
@@ -150,4 +150,24 @@ def test_a_missing_certificate_is_refused_before_anything_changes(host, client, 
     assert "apache_tls_certificate = '/etc/ssl/certs/nowhere.pem': no such file on" in output, output
     assert changed_nothing(result), recap(result)
     assert host.file("/etc/apache2/sites-available/omero-web.conf").sha256sum == site
+    assert login_page(client, f"https://{address(host)}", prefix)[0] == 200
+
+
+@pytest.mark.once
+def test_a_port_apache_cannot_bind_is_rolled_back(host, node, nodes, client, prefix, request):
+    """`apache2 -t` passes, the restart cannot bind. The run is limited to
+    this front end and the web node, so it also proves a --limit that leaves
+    out a host the roles read (the other front end)."""
+    files = ["/etc/apache2/ports.conf", "/etc/apache2/sites-available/omero-web.conf"]
+    before = [host.file(f).sha256sum for f in files]
+    limit = ",".join(n.name for n in nodes if n == node or "apache_frontends" not in n.groups)
+    with PortHolder(host, 8443):
+        extra = {"apache_https_port": 8443, "apache_reload_timeout": 5}
+        result = run_site(request.config.getoption("inventory"), extra, "--limit", limit)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"Apache on {node.name} did not take the new config within 5 s" in output, output
+    assert "apache_https_port = 8443" in output
+    assert "The last good config is back and Apache serves it." in output
+    assert [host.file(f).sha256sum for f in files] == before
     assert login_page(client, f"https://{address(host)}", prefix)[0] == 200

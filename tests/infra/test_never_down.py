@@ -6,6 +6,7 @@ default scenario); a bounded load on the host counts what visitors saw.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -13,12 +14,23 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT, _inventory, changed_nothing, host_of, nginx_url, playbook_command, recap, run_site
+from conftest import (
+    ROOT,
+    _inventory,
+    address,
+    changed_nothing,
+    host_of,
+    nginx_url,
+    playbook_command,
+    recap,
+    run_site,
+)
 from helpers import (
     BROKEN_MIDDLEWARE,
     OMERODIR,
     VENV,
     Load,
+    PortHolder,
     applied_config,
     config_with,
     http,
@@ -77,7 +89,11 @@ BAD_VALUES = {
     "omero.web.session_serializer": "django.contrib.sessions.serializers.PickleSerializer",
     "omero.web.viewer.view": "omero_iviewer.views.indexx",
     "omero.web.admins": [["Jane Admin", "jane"]],
-    "omero.web.caches": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    # A recipe from before Django 4.1.
+    "omero.web.caches": {"default": {"BACKEND": "django.core.cache.backends.memcached.MemcachedCache"}},
+    # What OMERO.web's own parsers reject is reported in the same run.
+    "omero.web.page_size": "twenty",
+    "omero.web.cors_origin_whitelist": ["viewer.example.org"],
     "omero.web.application_server": "development",
     "omero.web.logdir": "/tmp/omero-logs",
     "omero.web.secure_proxy_ssl_header": ["X-Forwarded-Proto", "https"],
@@ -95,6 +111,12 @@ BAD_VALUES = {
 
 # A rule across properties names the one to set.
 NAMED_AS = {"omero.web.public.enabled": "omero.web.public.user = '(not set)': set when omero.web.public"}
+# What the message says beyond the name, for some.
+SAYS = [
+    "omero.web.page_size = 'twenty': OMERO.web rejects it",
+    "PyMemcacheCache",
+    "'viewer.example.org' needs a scheme",
+]
 
 
 def test_values_the_service_cannot_use_are_all_refused_at_once(inventory, all_in_one, first):
@@ -106,6 +128,8 @@ def test_values_the_service_cannot_use_are_all_refused_at_once(inventory, all_in
     assert result.returncode != 0, output
     for key in BAD_VALUES:
         assert NAMED_AS.get(key, f"{key} = ") in output, f"{key} not named:\n{output}"
+    for words in SAYS:
+        assert words in output, f"{words!r} not said:\n{output}"
     assert "problem(s); the live config is unchanged" in output
     assert changed_nothing(result), recap(result)
     for n in all_in_one:
@@ -139,6 +163,31 @@ def test_a_change_that_does_not_come_up_healthy_is_rolled_back(inventory, first)
     print(f"rolled back in {took:.0f} s; load during the run: {load.result}")
 
 
+def test_a_nginx_site_that_does_not_take_is_rolled_back(inventory, first):
+    node, host = first
+    site = "/etc/nginx/sites-available/omero-web.conf"
+    declared = "/etc/omero-web-appliance/firewall.d/nginx.json"
+    before = host.file(site).sha256sum, host.file(declared).sha256sum
+    # `nginx -t` passes; the reload cannot bind, and Nginx would go on
+    # serving the old site without a word.
+    with PortHolder(host, 8081), Load(host, login_url(node)) as load:
+        taken = {"nginx_http_port": 8081, "nginx_reload_timeout": 5}
+        result = run_site(inventory, taken, "--limit", node.name)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"Nginx on {node.name} did not take the new site within 5 s" in output, output
+    assert "nginx_http_port = 8081" in output
+    assert "The last good site is back and Nginx serves it." in output
+    assert "Address already in use" in output, "Nginx's log is not quoted"
+    # The site and the firewall's declaration are the last good ones, so the
+    # next run changes nothing; visitors never noticed.
+    assert (host.file(site).sha256sum, host.file(declared).sha256sum) == before
+    assert serving(node, host)
+    assert load.result["ok"] > 0 and load.result["maintenance"] == 0 and load.result["error"] == 0, (
+        load.result
+    )
+
+
 def test_a_redis_config_that_does_not_start_is_rolled_back(inventory, first):
     node, host = first
     conf = "/etc/redis/redis.conf"
@@ -154,9 +203,67 @@ def test_a_redis_config_that_does_not_start_is_rolled_back(inventory, first):
     assert host.service("redis-server").is_running
     assert http(host, f"{nginx_url(node)}/health/")[0] == 200
 
-    # Both rolled-back states are what the inventory asks: the next run changes nothing.
+    # The rolled-back states (Nginx's above, Redis's) are what the inventory
+    # asks: the next run changes nothing.
     again = run_site(inventory, {}, "--limit", node.name)
     assert again.returncode == 0 and changed_nothing(again), recap(again)
+
+
+def over_ssh(node, host, folder) -> str:
+    """An inventory that reaches the node's container over SSH, as a real
+    controller reaches a host: sshd in it, a key of the test's own."""
+    apt = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends"
+    installed = host.run(f"{apt} openssh-server")
+    assert installed.rc == 0, installed.stderr
+    key = folder / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    public = key.with_suffix(".pub").read_text().strip()
+    host.run(f"install -d -m 0700 /root/.ssh && echo {shlex.quote(public)} > /root/.ssh/authorized_keys")
+    assert host.run("systemctl restart ssh").rc == 0
+    ssh_node = {
+        "ansible_host": address(host),
+        "ansible_connection": "ssh",
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(key),
+        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+    }
+    groups = {g: {"hosts": {node.name: {}}} for g in node.groups if g not in ("all", "ungrouped")}
+    inventory = folder / "over-ssh.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {node.name: ssh_node}, "children": groups}}))
+    return str(inventory)
+
+
+def test_a_ruleset_that_shuts_the_controller_out_reverts_by_itself(first, tmp_path):
+    """The preflight refuses the rulesets it can see shut the controller out.
+    One it cannot (here: the controller's address as the host sees it is not
+    the one the inventory gives) loads with a revert armed, and the run fails
+    naming the variables."""
+    node, host = first
+    ruleset = host.check_output("nft list ruleset")
+    try:
+        inventory = over_ssh(node, host, tmp_path)
+        elsewhere = {
+            "firewall_controller_address": "192.0.2.10",
+            "firewall_ssh_sources": ["192.0.2.10/32"],
+            "firewall_revert_seconds": 20,
+        }
+        started = time.monotonic()
+        result = run_site(inventory, elsewhere, playbook="playbooks/firewall.yml")
+        took = time.monotonic() - started
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        assert f"The new ruleset on {node.name} shut the controller out" in output, output
+        assert 'firewall_ssh_sources = ["192.0.2.10/32"]' in output
+        assert "it reverted by itself to the last good ruleset" in output
+        assert host.check_output("nft list ruleset") == ruleset
+        assert host.run("systemctl is-active firewall-revert.timer").stdout.strip() != "active"
+        # The way back is open: the same inventory without the mistake.
+        again = run_site(inventory, {}, playbook="playbooks/firewall.yml")
+        assert again.returncode == 0, again.stdout[-3000:]
+        assert host.check_output("nft list ruleset") == ruleset
+        print(f"shut out, reverted and failed in {took:.0f} s")
+    finally:
+        host.run("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq openssh-server; rm -rf /root/.ssh")
 
 
 def kill_when(inventory: str, extra: dict, marker: str, *options: str, limit: int = 600) -> str:

@@ -1,11 +1,12 @@
-"""A rolling change that fails on one node stops there: the node is rolled
-back, the nodes after it keep the old config, and the load balancer serves
-throughout (the cluster scenario)."""
+"""Rolling changes on a cluster (the cluster scenario): one that fails on a
+node stops there (the node is rolled back, the nodes after it keep the old
+config), one that is good goes through every node, one at a time; the load
+balancer serves throughout."""
 
 import pytest
 
 from conftest import changed_nothing, host_of, in_group, nginx_url, recap, remote_frontends, run_site
-from helpers import BROKEN_MIDDLEWARE, PROPERTIES, Load, config_with, live_state, login_page
+from helpers import BROKEN_MIDDLEWARE, PROPERTIES, Load, applied_config, config_with, live_state, login_page
 
 
 @pytest.fixture
@@ -41,3 +42,24 @@ def test_a_node_that_does_not_come_up_stops_the_rollout(request, cluster):
 
     again = run_site(request.config.getoption("inventory"), {})
     assert again.returncode == 0 and changed_nothing(again), recap(again)
+
+
+def test_a_good_change_rolls_through_every_node_one_at_a_time(request, cluster):
+    """After the failed one above; leaves the cluster with the change."""
+    web, balancer = cluster
+    lb = host_of(balancer)
+    before = {n.name: live_state(host_of(n)) for n in web}
+    change = {"omero_web_session_expire_at_browser_close": False}
+    with Load(lb, f"{nginx_url(balancer)}/webclient/login/") as load:
+        result = run_site(request.config.getoption("inventory"), change)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    for n in web:
+        host = host_of(n)
+        assert live_state(host) != before[n.name], n.name
+        assert applied_config(host)["omero.web.session_expire_at_browser_close"] == "false"
+    # Each node was out of the balancer while it restarted, and never both:
+    # visitors saw neither an error nor the maintenance page.
+    assert load.result["ok"] > 0 and load.result["error"] == 0 and load.result["maintenance"] == 0, (
+        load.result
+    )
+    print(f"rolled through {len(web)} nodes; load at the balancer: {load.result}")
