@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
-# Every container scenario, in two lanes at once: the default scenario (the
-# longest) in one, the others one after another in the other. Most of a
-# scenario's time is spent waiting on containers, so two lanes share the
-# controller's cores well.
+# Every container scenario, in two lanes at once. Most of a scenario's time
+# is spent waiting on containers, so two lanes share the controller's cores
+# well. Each lane takes the next scenario nobody has taken yet, longest
+# first (the default scenario, then the cluster, ...), so both end about
+# together.
 #
 # The second lane starts once the default scenario has converged: by then
-# the build-once caches both lanes use (the zeroc-ice wheel of each Python
-# ABI, the appliance's own wheel, the collections) hold what every scenario
-# needs, so no two runs build the same file at once.
+# the build-once caches every scenario uses (the zeroc-ice wheel of each
+# Python ABI, the appliance's own wheel, the collections) hold what they
+# need, so no two runs build the same file at once.
 #
 # Each line carries its scenario's name; the exit status is non-zero when a
-# scenario failed. Bounded: the second lane waits at most LANE_WAIT seconds.
+# scenario failed; after a failure no lane starts another. Bounded: the
+# second lane waits at most LANE_WAIT seconds for the first converge.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-first=default
-# The VM scenarios are test-vm's and users' (vagrant).
-others=()
+# Longest first; the VM scenarios are test-vm's and users' (vagrant).
+queue=(default cluster apache)
 for file in molecule/*/molecule.yml; do
     name=$(basename "$(dirname "$file")")
-    case $name in "$first" | vm | vagrant) ;; *) others+=("$name") ;; esac
+    case " ${queue[*]} vm vagrant " in *" $name "*) ;; *) queue+=("$name") ;; esac
 done
 wait_limit=${LANE_WAIT:-2700}
 
@@ -27,7 +28,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 converged=$work/converged
 
-# molecule test -s NAME, each line prefixed; touches $converged once the
+# molecule test -s NAME, each line prefixed; touches $converged once a
 # scenario has converged.
 scenario() {
     local name=$1 line
@@ -40,8 +41,25 @@ scenario() {
     return "${PIPESTATUS[0]}"
 }
 
+# Runs every scenario of the queue that no lane has taken yet (mkdir takes
+# one atomically); once one has failed, in either lane, takes no more.
+lane() {
+    local name began
+    for name in "${queue[@]}"; do
+        [[ -e $work/failed ]] && return 1
+        mkdir "$work/taken-$name" 2>/dev/null || continue
+        began=$SECONDS
+        if ! scenario "$name"; then
+            echo "[lanes] $name failed after $((SECONDS - began)) s"
+            touch "$work/failed"
+            return 1
+        fi
+        echo "[lanes] $name passed in $((SECONDS - began)) s"
+    done
+}
+
 started=$SECONDS
-scenario "$first" &
+lane &
 first_lane=$!
 
 waited=0
@@ -49,22 +67,10 @@ while [[ ! -e $converged ]] && kill -0 "$first_lane" 2>/dev/null && ((waited < w
     sleep 5
     waited=$((waited + 5))
 done
-echo "[lanes] second lane starts after ${waited} s"
+echo "[lanes] the second lane starts after ${waited} s"
 
 status=0
-for name in "${others[@]}"; do
-    lane_started=$SECONDS
-    if ! scenario "$name"; then
-        echo "[lanes] $name failed after $((SECONDS - lane_started)) s"
-        status=1
-        break
-    fi
-    echo "[lanes] $name passed in $((SECONDS - lane_started)) s"
-done
-
-if ! wait "$first_lane"; then
-    echo "[lanes] $first failed"
-    status=1
-fi
+lane || status=1
+wait "$first_lane" || status=1
 echo "[lanes] every scenario took $((SECONDS - started)) s in all"
 exit "$status"

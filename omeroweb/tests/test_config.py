@@ -29,6 +29,45 @@ def test_read_properties_rejects_a_line_without_equals():
         config.read_properties("omero.web.prefix\n")
 
 
+def test_a_line_without_equals_is_not_quoted():
+    """It may be the tail of a secret that held a line break."""
+    with pytest.raises(ValueError) as raised:
+        config.read_properties("omero.web.prefix=/a\nhunter2-tail\n")
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["omero.web.public.password", "omero.web.secret_key", "omero.web.email_host_password"],
+)
+def test_a_secret_propertys_value_is_never_printed(key):
+    problem = config.Problem(key, "hunter2-secret", "expected something else")
+    assert str(problem) == f"{key} = (secret): expected something else"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://:hunter2@10.0.0.5:6379/0"}}',
+        "redis://omero:hunter2@redis.example.org/1",
+        "postgres://web:hunter2@db/omero",
+    ],
+)
+def test_passwords_in_urls_are_never_printed(value):
+    problem = config.Problem("omero.web.caches", value, f"{value} does not fit")
+    assert "hunter2" not in str(problem)
+    assert "********@" in str(problem)
+
+
+def test_a_secret_in_a_refused_config_stays_out_of_the_report():
+    secret = {
+        "omero.web.secret_key": "hunter2-key",
+        "omero.web.caches": '{"default": {"LOCATION": "redis://:hunter2@h"}}',
+    }
+    problems = config.check(secret, {"omero.web.secret_key": str, **PARSERS})
+    assert problems and not any("hunter2" in str(p) for p in problems), [str(p) for p in problems]
+
+
 def test_check_accepts_what_the_parsers_accept():
     assert config.check({"omero.web.session_cookie_age": "86400"}, PARSERS) == []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 VENV = "/opt/omero/web/venv"
@@ -259,3 +260,11 @@ class PortHolder:
     def __exit__(self, *exc):
         self.host.run(f"systemctl stop {self.unit}")
         return False
+
+
+def exposure(host, unit: str) -> float:
+    """systemd's exposure score of a running unit (0 safest, 10 unsafe)."""
+    report = host.check_output(f"systemd-analyze security {unit}")
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", report)
+    assert found, report[-2000:]
+    return float(found.group(1))

@@ -127,3 +127,19 @@ def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
         prefix = config.get("omero.web.prefix", "")
         status, _, body = http(host, f"http://127.0.0.1:{port}{prefix}/webclient/login/")
         assert status == 200 and "OMERO.web - Login" in body
+
+
+def test_a_secret_stays_out_of_a_check_diff_run(request, web_nodes):
+    """The properties file would change: --diff shows no diff of it, -v no
+    log of the config check's input."""
+    secret = "never-in-a-diff-5b1e"
+    node = web_nodes[0]
+    extra = {
+        "omero_web_config": {**node.vars.get("omero_web_config", {}), "omero.web.public.password": secret}
+    }
+    options = ["--limit", node.name, "--check", "--diff", "-v"]
+    result = run_site(request.config.getoption("inventory"), extra, *options)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    assert "TASK [omero_web : Write OMERO.web's config]" in output
+    assert secret not in output, "the secret is in the run's output"

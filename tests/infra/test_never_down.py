@@ -119,12 +119,19 @@ SAYS = [
 ]
 
 
+# Secrets in the same run, one of them refused: neither appears in the output.
+SECRET = "never-in-a-log-7f3a9c"
+SECRET_VALUES = {"omero.web.public.password": SECRET, "omero.web.email_host_password": SECRET}
+
+
 def test_values_the_service_cannot_use_are_all_refused_at_once(inventory, all_in_one, first):
     node, host = first
     before = {n.name: live_state(host_of(n)) for n in all_in_one}
     with Load(host, login_url(node)) as load:
-        result = run_site(inventory, config_with(node, **BAD_VALUES))
+        result = run_site(inventory, config_with(node, **BAD_VALUES, **SECRET_VALUES), "-v")
     output = result.stdout + result.stderr
+    assert SECRET not in output, "a secret is in the run's output"
+    assert "omero.web.email_host_password = (secret): " in output, output
     assert result.returncode != 0, output
     for key in BAD_VALUES:
         assert NAMED_AS.get(key, f"{key} = ") in output, f"{key} not named:\n{output}"

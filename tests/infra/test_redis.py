@@ -4,6 +4,7 @@ on other hosts use it; then on this host's address too, with a password."""
 import pytest
 
 from conftest import address, redis_clients
+from helpers import exposure
 
 pytestmark = pytest.mark.group("session_stores")
 
@@ -33,3 +34,8 @@ def test_redis_wants_a_password_when_other_hosts_use_it(host, node, nodes):
 def test_redis_keeps_an_append_only_file(host):
     assert host.check_output(f"{AUTH} redis-cli config get appendonly").split() == ["appendonly", "yes"]
     assert host.service("redis-server").is_enabled
+
+
+def test_redis_runs_in_a_systemd_sandbox(host):
+    """Debian's own unit: the appliance keeps it at 1.5 or less."""
+    assert exposure(host, "redis-server") <= 1.5

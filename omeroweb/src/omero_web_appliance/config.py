@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +26,16 @@ PREFIX = "omero.web."
 
 Parser = Callable[[str], object]
 
+# Properties whose values are secrets: no message prints them.
+SECRETS = frozenset({"omero.web.secret_key", "omero.web.public.password", "omero.web.email_host_password"})
+# The password in a URL's user part (a Redis or database URL).
+_URL_PASSWORD = re.compile(r"(://[^/@:\s'\"]*:)[^/@\s'\"]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the passwords of the URLs in it replaced."""
+    return _URL_PASSWORD.sub(r"\1********@", text)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -33,7 +44,8 @@ class Problem:
     expected: str
 
     def __str__(self) -> str:
-        return f"{self.key} = {self.value!r}: {self.expected}"
+        shown = "(secret)" if self.key in SECRETS and self.value else redact(repr(self.value))
+        return f"{self.key} = {shown}: {redact(self.expected)}"
 
 
 def read_properties(text: str) -> dict[str, str]:
@@ -45,7 +57,8 @@ def read_properties(text: str) -> dict[str, str]:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key:
-            raise ValueError(f"line {number}: expected key=value, got {raw!r}")
+            # Not quoted: the line may be part of a secret.
+            raise ValueError(f"line {number}: expected key=value (a value with a line break?)")
         if key in config:
             raise ValueError(f"line {number}: {key} is set twice")
         config[key] = value
