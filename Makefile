@@ -2,6 +2,7 @@
 # installed by the targets below, on a fresh Debian 12 machine (as root).
 SHELL := /bin/bash
 VENV := .venv
+SCANNERS := .venv-scanners
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= false
 SUITES := bookworm trixie
@@ -24,7 +25,7 @@ pytest: $(VENV)/.installed
 
 # Every container scenario, in two lanes at once (scripts/molecule-lanes.sh);
 # the VM ones are test-vm's and users' (vagrant).
-molecule: controller $(VENV)/.installed images
+molecule: controller $(VENV)/.installed $(SCANNERS)/.installed images
 	scripts/molecule-lanes.sh
 
 # The appliance on QEMU VMs (software emulation where KVM does not work).
@@ -40,6 +41,13 @@ $(VENV)/.installed: requirements.txt requirements.yml omeroweb/pyproject.toml
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	$(VENV)/bin/pip install --quiet --no-build-isolation -e omeroweb
 	$(VENV)/bin/ansible-galaxy collection install -r requirements.yml
+	touch $@
+
+# sslyze and gixy, which the TLS tests run.
+$(SCANNERS)/.installed: requirements-scanners.txt
+	python3 -m venv $(SCANNERS)
+	$(SCANNERS)/bin/pip install --quiet --upgrade pip
+	$(SCANNERS)/bin/pip install --quiet -r requirements-scanners.txt
 	touch $@
 
 # Built once and kept in Podman's store; REBUILD=1 scripts/build-base-image.sh

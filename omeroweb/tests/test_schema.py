@@ -302,6 +302,13 @@ def test_more_workers_than_the_memory_holds_are_refused():
         ),
         ({"csrf_cookie_secure": "true"}, {}, "omero.web.csrf_cookie_secure: false while the front ends"),
         ({"session_cookie_samesite": "None"}, {"behind_tls": True}, "browsers drop SameSite=None cookies"),
+        (
+            {"session_cookie_secure": "false"},
+            {"behind_tls": True},
+            "omero.web.session_cookie_secure: true while",
+        ),
+        ({"csrf_cookie_secure": "False"}, {"behind_tls": True}, "omero.web.csrf_cookie_secure: true while"),
+        ({"csrf_cookie_secure": "no"}, {"behind_tls": True}, "omero.web.csrf_cookie_secure: true while"),
         ({"public.enabled": "true"}, {}, "omero.web.public.user: set when omero.web.public.enabled"),
         (
             {

@@ -165,14 +165,21 @@ def address(host) -> str:
 
 
 def nginx_port(node: Node) -> int:
-    """Nginx's port on a front end: 8080 when Apache is in front of it there
-    (roles/nginx/defaults), else 80."""
+    """Nginx's plain HTTP port on a front end: 8080 when Apache is in front
+    of it there (roles/nginx/defaults), else 80."""
     return int(node.vars.get("nginx_http_port", 8080 if "apache_frontends" in node.groups else 80))
 
 
+def nginx_https_port(node: Node) -> int:
+    return int(node.vars.get("nginx_https_port", 443))
+
+
 def nginx_url(node: Node) -> str:
-    """Nginx on a front end, from the host itself."""
-    return f"http://127.0.0.1:{nginx_port(node)}"
+    """Nginx on a front end, from the host itself: HTTPS where it faces the
+    clients, plain HTTP on loopback behind Apache."""
+    if "apache_frontends" in node.groups:
+        return f"http://127.0.0.1:{nginx_port(node)}"
+    return f"https://127.0.0.1:{nginx_https_port(node)}"
 
 
 @pytest.fixture
@@ -181,11 +188,10 @@ def nginx(node) -> str:
 
 
 def visitor_url(node: Node, host) -> str:
-    """A front end as visitors on the controller reach it: Apache's HTTPS when
-    it is in front."""
-    scheme, port = ("https", 443) if "apache_frontends" in node.groups else ("http", 80)
-    ip, port = outside(node, host, port)
-    return f"{scheme}://{ip}" + ("" if port in (80, 443) else f":{port}")
+    """A front end as visitors on the controller reach it: HTTPS, from Apache
+    or Nginx."""
+    ip, port = outside(node, host, 443)
+    return f"https://{ip}" + ("" if port == 443 else f":{port}")
 
 
 @pytest.fixture

@@ -126,29 +126,39 @@ def web_setting(host, key: str, default: str) -> str:
 # as ok (200), maintenance (Nginx's 503 page) or error (anything else,
 # timeouts included). Only 127.0.0.1 of the test host is asked.
 LOAD = """
-import json, os, sys, time, urllib.error, urllib.request
+import json, os, ssl, sys, time, urllib.error, urllib.request
 url, out, max_seconds, max_requests = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 counts = {"ok": 0, "maintenance": 0, "error": 0}
 late = []
+why = {}
 start = time.monotonic()
 while (sum(counts.values()) < max_requests and time.monotonic() - start < max_seconds
        and not os.path.exists(out + ".stop")):
     sent = time.monotonic()
+    reason = ""
     try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
+        # The test containers' certificates are self-signed.
+        with urllib.request.urlopen(url, timeout=10, context=ssl._create_unverified_context()) as answer:
             kind = "ok" if answer.status == 200 else "error"
+            reason = str(answer.status)
     except urllib.error.HTTPError as answer:
         page = answer.read().decode("utf-8", "replace")
         kind = "maintenance" if answer.code == 503 and "down for maintenance" in page else "error"
-    except Exception:
+        reason = str(answer.code)
+    except Exception as failure:
         kind = "error"
+        reason = f"{type(failure).__name__}: {failure}"[:120]
     counts[kind] += 1
     if kind != "ok":
         late.append(round(sent - start, 2))
+    if kind == "error":
+        why[reason] = why.get(reason, 0) + 1
     time.sleep(0.1)
 counts["seconds"] = round(time.monotonic() - start, 1)
 # Seconds from the first answer that was not ok to the last one.
 counts["not_ok_window"] = round(late[-1] - late[0], 1) if late else 0.0
+# What the errors were (status or exception), so a failed test says.
+counts["errors"] = why
 with open(out + ".tmp", "w") as f:
     json.dump(counts, f)
 os.replace(out + ".tmp", out)

@@ -97,7 +97,7 @@ BAD_VALUES = {
     "omero.web.application_server": "development",
     "omero.web.logdir": "/tmp/omero-logs",
     "omero.web.secure_proxy_ssl_header": ["X-Forwarded-Proto", "https"],
-    "omero.web.session_cookie_secure": True,
+    "omero.web.session_cookie_secure": False,
     "omero.web.public.enabled": True,
     "omero.web.force_script_name": "/omero",
     "omero.web.django_additional_settings": [["SECRET_KEY", "x"]],

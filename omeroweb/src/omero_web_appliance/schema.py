@@ -744,12 +744,19 @@ def _session_store(config: Config, ctx: Context) -> Iterator[tuple[str, str]]:
 
 def _secure_cookies(config: Config, ctx: Context) -> Iterator[tuple[str, str]]:
     for kind in ("session", "csrf"):
-        secure = _get(config, f"omero.web.{kind}_cookie_secure") is True
+        key = f"omero.web.{kind}_cookie_secure"
+        secure = _get(config, key) is True
         if secure and not ctx.behind_tls:
             yield (
-                f"omero.web.{kind}_cookie_secure",
+                key,
                 "false while the front ends serve plain HTTP: browsers would never send the cookie back, "
                 "so no one could log in",
+            )
+        if ctx.behind_tls and key in config and not secure:
+            yield (
+                key,
+                "true while the front ends serve HTTPS: a cookie that may travel over plain HTTP "
+                "can be read on the way and the session taken over",
             )
         samesite = str(_get(config, f"omero.web.{kind}_cookie_samesite")).lower()
         if samesite == "none" and not secure:
