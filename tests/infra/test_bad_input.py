@@ -52,6 +52,10 @@ CASES = {
         {"firewall_controller_address": "192.0.2.7", "firewall_ssh_sources": ["198.51.100.0/24"]},
         ['firewall_ssh_sources = ["198.51.100.0/24"]: the controller reaches', "from 192.0.2.7"],
     ),
+    "ACME CA over plain HTTP": (
+        {"tls_acme_directory": "http://acme.example.org/directory"},
+        ["tls_acme_directory = 'http://acme.example.org/directory': expected the https:// URL"],
+    ),
     # Caught on the host by OMERO.web's own parsers and the appliance's
     # rules. The config's values are all judged in one run: more of them in
     # tests/infra/test_never_down.py, each kind in omeroweb/tests.

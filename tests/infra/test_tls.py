@@ -29,12 +29,13 @@ from conftest import (
     is_container,
     nginx_https_port,
     nginx_port,
+    nginx_url,
     outside,
     recap,
     run_site,
     wait_for,
 )
-from helpers import VENV, as_omero_web, http
+from helpers import VENV, Load, as_omero_web, http
 
 pytestmark = pytest.mark.group("frontends")
 
@@ -56,6 +57,27 @@ def self_signed(host) -> bool:
     out = host.run(f"openssl x509 -in {CERTIFICATE} -noout -subject -issuer -nameopt RFC2253")
     subject, issuer = (line.split("=", 1)[1] for line in out.stdout.splitlines())
     return subject == issuer
+
+
+def acme() -> bool:
+    """The front ends take their certificate from the scenario's ACME CA
+    (pebble on the front end itself: molecule/cluster/prepare.yml)."""
+    return bool(os.environ.get("APPLIANCE_ACME_DIRECTORY"))
+
+
+def acme_root(host) -> str:
+    """The root of pebble's chains: pebble makes a new one each time it starts."""
+    code = (
+        "import ssl, urllib.request; print(urllib.request.urlopen('https://localhost:15000/roots/0', "
+        "timeout=10, context=ssl._create_unverified_context()).read().decode())"
+    )
+    return host.check_output(f"python3 -c {shlex.quote(code)}")
+
+
+def served(ip: str, port: int) -> bytes:
+    """The certificate a front end serves now (DER)."""
+    with socket.create_connection((ip, port), timeout=10) as raw, unverified().wrap_socket(raw) as tls:
+        return tls.getpeercert(binary_form=True)
 
 
 def unverified() -> ssl.SSLContext:
@@ -180,11 +202,12 @@ def test_sslyze_finds_the_mozilla_intermediate_profile(host, node):
     with tempfile.TemporaryDirectory() as tmp:
         # Trust what the scenario trusts: its test CA, or the self-signed certificate itself.
         trusted = Path(tmp) / "trusted.pem"
-        trusted.write_text(
-            Path(os.environ["APPLIANCE_TEST_CA"]).read_text()
-            if os.environ.get("APPLIANCE_TEST_CA")
-            else host.file(CERTIFICATE).content_string
-        )
+        if acme():
+            trusted.write_text(acme_root(host))
+        elif os.environ.get("APPLIANCE_TEST_CA"):
+            trusted.write_text(Path(os.environ["APPLIANCE_TEST_CA"]).read_text())
+        else:
+            trusted.write_text(host.file(CERTIFICATE).content_string)
         report = Path(tmp) / "report.json"
         result = subprocess.run(
             [
@@ -192,7 +215,8 @@ def test_sslyze_finds_the_mozilla_intermediate_profile(host, node):
                 "--mozilla_config=intermediate",
                 f"--certinfo_ca_file={trusted}",
                 f"--json_out={report}",
-                f"{ip}:{port}",
+                # By the name the certificate covers (an ACME one: no address).
+                f"{node.name}:{port}{{{ip}}}",
             ],
             capture_output=True,
             text=True,
@@ -361,3 +385,89 @@ def test_a_trusted_load_balancer_forwards_the_client(host, node, nodes):
         host, f"http://127.0.0.1:{port}/webclient/login/", headers={"X-Forwarded-Proto": "https"}
     )
     assert status == 301, headers
+
+
+RENEWAL = "/etc/letsencrypt/renewal/omero-web.conf"
+LINEAGE = "/etc/letsencrypt/live/omero-web"
+CERTBOT_LOG = "/var/log/letsencrypt/letsencrypt.log"
+DUE = "renew_before_expiry = 36500 days"
+
+
+def test_the_acme_ca_issues_and_its_timer_renews_without_a_failed_request(host, node, prefix):
+    """The CA (pebble) issued the certificate Nginx serves over HTTP-01;
+    certbot's timer unit, with the renewal window widened so the certificate
+    is due, renews it under load: the deploy hook installs the new pair and
+    reloads, and no request fails meanwhile."""
+    if not acme():
+        pytest.skip("no ACME CA in this scenario (APPLIANCE_ACME_DIRECTORY)")
+    ip, port = outside(node, host, https_port(node))
+    first = served(ip, port)
+    assert first == ssl.PEM_cert_to_DER_cert(host.file(f"{LINEAGE}/cert.pem").content_string)
+    with tempfile.TemporaryDirectory() as tmp:
+        root, chain = Path(tmp) / "root.pem", Path(tmp) / "served.pem"
+        root.write_text(acme_root(host))
+        chain.write_text(host.file(CERTIFICATE).content_string)
+        verified = subprocess.run(
+            ["openssl", "verify", "-CAfile", root, "-untrusted", chain, chain], capture_output=True, text=True
+        )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    timer = host.service("certbot.timer")
+    assert timer.is_enabled and timer.is_running
+
+    try:
+        # Due now: a renewal window longer than the certificate's life (a
+        # top-level setting, so before the file's first section).
+        host.run(f"sed -i '1i {DUE}' {RENEWAL}")
+        with Load(host, f"{nginx_url(node)}{prefix}/webclient/login/", name="appliance-acme-load") as load:
+            host.run("sleep 2")
+            renewed = host.run("timeout 240 systemctl start certbot.service")
+            assert renewed.rc == 0, renewed.stderr + host.run(f"tail -n 30 {CERTBOT_LOG}").stdout
+            assert wait_for(lambda: served(ip, port) != first, timeout=30)
+            host.run("sleep 2")
+    finally:
+        host.run(f"sed -i '/^{DUE}$/d' {RENEWAL}")
+    assert DUE not in host.file(RENEWAL).content_string
+    print(f"renewed by certbot.service under load: {load.result}")
+    assert load.result["ok"] > 10 and load.result["error"] == 0 and load.result["maintenance"] == 0, (
+        load.result
+    )
+    assert served(ip, port) == ssl.PEM_cert_to_DER_cert(host.file(f"{LINEAGE}/cert.pem").content_string)
+    key = host.file(KEY)
+    assert (key.user, key.group, key.mode) == ("root", "root", 0o600)
+
+
+@pytest.mark.once
+def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, prefix, pytestconfig):
+    """The run fails naming tls_acme_directory; the front end keeps serving
+    its certificate, and plain HTTP serves the CA's challenge path. Where an
+    ACME CA issues (Nginx: a new CA URL makes certbot ask anew) and where
+    Apache faces the clients (no certificate from a CA yet; the next run
+    goes back to the scenario's own source)."""
+    if not acme() and faces_clients(node):
+        pytest.skip("Nginx's ACME path runs where a CA issues (APPLIANCE_ACME_DIRECTORY)")
+    inventory = pytestconfig.getoption("inventory")
+    ip, port = outside(node, host, https_port(node))
+    before = served(ip, port)
+    unreachable = "https://127.0.0.1:9/directory"
+    extra = {"tls_acme_directory": unreachable} | ({} if acme() else {"tls_certificate_source": "acme"})
+    result = run_site(inventory, extra, timeout=900)
+    output = result.stdout + result.stderr
+    try:
+        assert result.returncode != 0, output[-3000:]
+        message = f"tls_acme_directory = '{unreachable}': the ACME CA issued no certificate for {node.name}"
+        assert message in output, output[-4000:]
+        assert served(ip, port) == before
+        status, _, body = request(ip, port, f"{prefix}/webclient/login/")
+        assert status == 200 and "OMERO.web - Login" in body
+        # The CA's challenges are served over plain HTTP, not redirected.
+        token = "appliance-probe-" + base64.b32encode(os.urandom(10)).decode().lower()
+        challenge = f"/var/lib/omero-web-acme/.well-known/acme-challenge/{token}"
+        host.run(f"mkdir -p {os.path.dirname(challenge)} && echo {token} > {challenge}")
+        http_port = nginx_port(node) if faces_clients(node) else int(node.vars.get("apache_http_port", 80))
+        status, _, body = http(host, f"http://127.0.0.1:{http_port}/.well-known/acme-challenge/{token}")
+        host.run(f"rm -f {challenge}")
+        assert (status, body.strip()) == (200, token)
+    finally:
+        if not acme():
+            restored = run_site(inventory, {}, timeout=900)
+            assert restored.returncode == 0, (restored.stdout + restored.stderr)[-3000:]
