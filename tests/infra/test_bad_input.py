@@ -52,6 +52,10 @@ CASES = {
         {"firewall_controller_address": "192.0.2.7", "firewall_ssh_sources": ["198.51.100.0/24"]},
         ['firewall_ssh_sources = ["198.51.100.0/24"]: the controller reaches', "from 192.0.2.7"],
     ),
+    "extra package not pinned": (
+        {"omero_web_extra_packages": ["gevent"]},
+        ['omero_web_extra_packages: ["gevent"]: expected each package pinned as name==version'],
+    ),
     "ACME CA over plain HTTP": (
         {"tls_acme_directory": "http://acme.example.org/directory"},
         ["tls_acme_directory = 'http://acme.example.org/directory': expected the https:// URL"],

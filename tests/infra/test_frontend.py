@@ -82,3 +82,12 @@ def test_cors_preflight_answers_only_allowed_origins(host, nginx, prefix, web_ho
     for origin in allowed:
         headers = cors_preflight(host, nginx, prefix, origin)[1]
         assert f"Access-Control-Allow-Origin: {origin}" in headers
+
+
+def test_a_location_of_the_inventorys_own_answers(host, node, nginx):
+    """nginx_extra_locations (tests/group_vars: "= /appliance-extra")."""
+    paths = [extra["path"] for extra in node.vars.get("nginx_extra_locations", [])]
+    assert "= /appliance-extra" in paths
+    status, headers, body = http(host, f"{nginx}/appliance-extra")
+    assert (status, body) == (200, "extra location\n"), headers
+    assert "Content-Type: text/plain" in headers

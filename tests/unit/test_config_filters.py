@@ -167,3 +167,15 @@ def test_pip_problem_without_a_culprit_keeps_pips_last_error():
     assert filters.omero_web_pip_problem(stderr, APPS) == (
         "ERROR: Cannot install a and b because of conflicting dependencies."
     )
+
+
+def test_pip_problem_names_an_extra_package():
+    stderr = (
+        "ERROR: Could not find a version that satisfies the requirement gevent==99.1 "
+        "(from versions: 24.10.1, 24.11.1, 25.4.1)\n"
+    )
+    extra = ["django-prometheus==2.4.1", "gevent[recommended]==99.1"]
+    assert filters.omero_web_pip_problem(stderr, APPS, extra) == (
+        "omero_web_extra_packages[1] = gevent 99.1: "
+        "PyPI has no release 99.1 (its latest: 24.10.1, 24.11.1, 25.4.1)"
+    )

@@ -153,24 +153,32 @@ PIP_MISSING = re.compile(
 )
 
 
-def omero_web_pip_problem(output, apps):
-    """One line that names the omero_web_apps entry pip could not install,
-    from pip's output; pip's last error line when no entry is to blame."""
+def omero_web_pip_problem(output, apps, extra_packages=()):
+    """One line that names the omero_web_apps or omero_web_extra_packages
+    entry pip could not install, from pip's output; pip's last error line
+    when no entry is to blame."""
     text = output if isinstance(output, str) else json.dumps(output)
-    entries = omero_web_app_list(apps)
+    entries = [
+        (f"omero_web_apps[{index}]", app["name"], app["version"])
+        for index, app in enumerate(omero_web_app_list(apps))
+    ] + [
+        (f"omero_web_extra_packages[{index}]", *re.split(r"(?:\[[^\]]*\])?==", package, maxsplit=1))
+        for index, package in enumerate(extra_packages or [])
+        if "==" in package
+    ]
     for match in PIP_MISSING.finditer(text):
         requirement = match.group(1)
         wanted = _canonical(re.split(r"[=<>!~\[;]", requirement, maxsplit=1)[0])
-        for index, app in enumerate(entries):
-            if _canonical(app["name"]) == wanted:
+        for variable, name, version in entries:
+            if _canonical(name) == wanted:
                 versions = [v for v in (match.group(2) or "").split(", ") if v and v != "none"]
                 latest = ", ".join(versions[-5:])
                 found = (
-                    f"PyPI has no release {app['version']} (its latest: {latest})"
+                    f"PyPI has no release {version} (its latest: {latest})"
                     if versions
                     else "no such package on PyPI (or in the wheel directory)"
                 )
-                return f"omero_web_apps[{index}] = {app['name']} {app['version']}: {found}"
+                return f"{variable} = {name} {version}: {found}"
     errors = [line.strip() for line in text.replace("\\n", "\n").splitlines() if "ERROR" in line]
     return errors[-1] if errors else text.strip()[-500:]
 
