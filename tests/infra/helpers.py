@@ -65,9 +65,9 @@ a = json.loads(sys.argv[1])
 u = urllib.parse.urlsplit(a["url"])
 if u.scheme == "https":
     unverified = ssl._create_unverified_context()
-    c = http.client.HTTPSConnection(u.hostname, u.port or 443, timeout=10, context=unverified)
+    c = http.client.HTTPSConnection(u.hostname, u.port or 443, timeout=a["timeout"], context=unverified)
 else:
-    c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=10)
+    c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=a["timeout"])
 try:
     c.request(a["method"], (u.path or "/") + ("?" + u.query if u.query else ""), headers=a["headers"])
     r = c.getresponse()
@@ -79,9 +79,12 @@ print(json.dumps(out))
 """
 
 
-def http(host, url: str, method: str = "GET", headers: dict | None = None) -> tuple[int, str, str]:
-    """(status, headers, body) of a request made on the host itself."""
-    request = json.dumps({"url": url, "method": method, "headers": headers or {}})
+def http(
+    host, url: str, method: str = "GET", headers: dict | None = None, timeout: float = 10
+) -> tuple[int, str, str]:
+    """(status, headers, body) of a request made on the host itself, given
+    ``timeout`` seconds to connect and between two reads."""
+    request = json.dumps({"url": url, "method": method, "headers": headers or {}, "timeout": timeout})
     out = host.run(f"python3 -c {shlex.quote(HTTP)} {shlex.quote(request)}")
     if out.rc != 0:
         return 0, out.stderr, ""

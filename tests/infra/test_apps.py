@@ -42,6 +42,7 @@ def test_omero_config_lists_the_inventorys_apps_in_order(host, node):
     wanted = [a.get("module") or a["name"].replace("-", "_") for a in node.vars.get("omero_web_apps", [])]
     if "omero_figure" in wanted and "omero_figure" not in configured_apps(host):
         wanted.remove("omero_figure")  # the side effect removes it
+    wanted += node.vars.get("omero_web_config_append", {}).get("omero.web.apps", [])
     assert [a for a in apps if a not in NOT_FROM_THE_LIST] == wanted
 
 

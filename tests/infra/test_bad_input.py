@@ -39,6 +39,20 @@ CASES = {
         {"omero_web_ice_wheel": str(ROOT / "tests/data/zeroc_ice-3.6.5-cp39-cp39-linux_x86_64.whl")},
         ["omero_web_ice_wheel = ", "it does not match the target", "needs zeroc_ice-3.6.5-cp3"],
     ),
+    # 0 reads as "no limit" to some; gunicorn would then never replace a hung worker.
+    "request timeout of 0": (
+        {"omero_web_request_timeout": 0},
+        ["omero_web_request_timeout = 0: expected 5 to 86400 seconds"],
+    ),
+    "wheel not on the controller": (
+        {"omero_web_wheels": ["/nonexistent/site_app-1.0-py3-none-any.whl", "/etc/hostname"]},
+        [
+            "omero_web_wheels: [",
+            "/nonexistent/site_app-1.0-py3-none-any.whl",
+            "/etc/hostname",
+            "]: expected wheel files (.whl) on the controller",
+        ],
+    ),
     "health wait without a bound": (
         {"omero_web_health_timeout": 3600},
         ["omero_web_health_timeout = 3600: expected 10 to 600 seconds"],
@@ -55,6 +69,21 @@ CASES = {
     "extra package not pinned": (
         {"omero_web_extra_packages": ["gevent"]},
         ['omero_web_extra_packages: ["gevent"]: expected each package pinned as name==version'],
+    ),
+    # A line break would add a line to the unit; a dict is no value at all.
+    "extra environment of more than one line": (
+        {
+            "omero_web_extra_environment": {
+                "GOOD": 3,
+                "INJECTED": "x\nExecStartPre=/bin/false",
+                "NESTED": {"a": 1},
+            }
+        },
+        [
+            'omero_web_extra_environment: {"INJECTED": ',
+            '"NESTED": {"a": 1}}: expected names',
+            "values of one line (a string, number or boolean)",
+        ],
     ),
     "ACME CA over plain HTTP": (
         {"tls_acme_directory": "http://acme.example.org/directory"},

@@ -1,10 +1,12 @@
 """Front ends: OMERO.web through Nginx, static files, the maintenance page."""
 
 import json
+import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import wait_for
+from conftest import host_of, in_group, wait_for
 from helpers import exposure, http, login_page, web_setting
 
 pytestmark = pytest.mark.group("frontends")
@@ -27,6 +29,48 @@ def test_a_static_file_is_served(host, nginx, static_url):
     assert status == 200
     assert "Content-Type: text/css" in headers
     assert body.strip()
+
+
+def header(headers: str, name: str) -> str | None:
+    found = re.search(rf"^{name}: (.*)$", headers, re.MULTILINE | re.IGNORECASE)
+    return found.group(1) if found else None
+
+
+def test_static_files_go_precompressed_to_browsers_that_take_gzip(host, nginx, static_url):
+    url = f"{nginx}{static_url}webgateway/css/ome.body.css"
+    status, headers, _ = http(host, url, headers={"Accept-Encoding": "gzip"})
+    assert status == 200, headers
+    assert header(headers, "Content-Encoding") == "gzip", headers
+    assert header(headers, "Vary") == "Accept-Encoding", headers
+    # Its length known before sending: compressed once, not on the fly.
+    assert header(headers, "Content-Length"), headers
+    status, headers, body = http(host, url)
+    assert status == 200 and header(headers, "Content-Encoding") is None and body.strip()
+
+
+def test_a_repeat_visit_to_the_login_page_loads_no_asset_again(host, nginx, prefix, static_url):
+    """Assets with a version in the URL (OMERO.web's ?_<version>, or in the
+    file name: jquery-3.6.2.min.js) are kept for a year; the others (the
+    logos) come back only when they changed (304)."""
+    _, _, page = login_page(host, nginx, prefix)
+    assets = sorted(set(re.findall(rf'(?:src|href)="({re.escape(static_url)}[^"]+)"', page)))
+    versioned = [a for a in assets if re.search(r"\?_[0-9]|-[0-9]+(\.[0-9]+)+(\.min)?\.[a-z]+$", a)]
+    assert versioned and len(versioned) < len(assets), assets
+    for asset in assets:
+        status, headers, _ = http(host, f"{nginx}{asset}", headers={"Accept-Encoding": "gzip"})
+        assert status == 200, (asset, headers)
+        if asset in versioned:
+            assert header(headers, "Cache-Control") == "public, max-age=31536000, immutable", (asset, headers)
+            continue
+        assert header(headers, "Cache-Control") == "no-cache", (asset, headers)
+        again = {"Accept-Encoding": "gzip", "If-None-Match": header(headers, "ETag")}
+        status, headers, body = http(host, f"{nginx}{asset}", headers=again)
+        assert (status, body) == (304, ""), (asset, headers)
+
+
+def test_a_page_is_not_kept_by_browsers_as_a_static_file(host, nginx, prefix):
+    _, headers, _ = login_page(host, nginx, prefix)
+    assert "immutable" not in (header(headers, "Cache-Control") or ""), headers
 
 
 def test_nginx_runs_in_a_systemd_sandbox(host):
@@ -91,3 +135,29 @@ def test_a_location_of_the_inventorys_own_answers(host, node, nginx):
     status, headers, body = http(host, f"{nginx}/appliance-extra")
     assert (status, body) == (200, "extra location\n"), headers
     assert "Content-Type: text/plain" in headers
+
+
+def outermost(front) -> str:
+    """A front end's HTTPS on the host itself: Apache where it is in front of
+    Nginx, else Nginx."""
+    if "apache_frontends" in front.groups:
+        return f"https://127.0.0.1:{front.vars.get('apache_https_port', 443)}"
+    return f"https://127.0.0.1:{front.vars.get('nginx_https_port', 443)}"
+
+
+@pytest.mark.group("long_requests")
+def test_an_answer_after_more_than_a_minute_goes_through_every_proxy(node, nodes, prefix):
+    """omero_web_request_timeout (90 s on these nodes) reaches gunicorn,
+    Nginx and Apache: a page that says nothing for 65 s (tests/apps/
+    appliance_wait) answers through each front end, all at once. The
+    proxies used to give up at 60 s."""
+    fronts = in_group(nodes, "frontends")
+
+    def through(front):
+        url = f"{outermost(front)}{prefix}/appliance_wait/?seconds=65"
+        return http(host_of(front), url, timeout=100)
+
+    with ThreadPoolExecutor(len(fronts)) as pool:
+        answers = list(pool.map(through, fronts))
+    for front, (status, headers, body) in zip(fronts, answers, strict=True):
+        assert (status, body) == (200, "waited 65 s\n"), (front.name, headers, body[-300:])

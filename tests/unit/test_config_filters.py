@@ -179,3 +179,35 @@ def test_pip_problem_names_an_extra_package():
         "omero_web_extra_packages[1] = gevent 99.1: "
         "PyPI has no release 99.1 (its latest: 24.10.1, 24.11.1, 25.4.1)"
     )
+
+
+OWN_ENVIRONMENT = ["OMERODIR", "DJANGO_SETTINGS_MODULE"]
+
+
+def test_environment_of_one_line_values_is_good():
+    good = {
+        "HTTPS_PROXY": "http://proxy.example.org:3128",
+        "WORKERS": 3,
+        "RATIO": 0.5,
+        "NO_X": False,
+        "_A1": "",
+    }
+    assert filters.omero_web_bad_environment(good, OWN_ENVIRONMENT) == {}
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("OMERODIR", "/tmp"),  # the role's own
+        ("1ST", "x"),  # not a shell variable's name
+        ("A-B", "x"),
+        ("LINES", "one\nExecStartPre=/bin/false"),  # would add a line to the unit
+        ("NUL", "a\x00b"),
+        ("NESTED", {"a": 1}),  # no text at all
+        ("LIST", ["a"]),
+        ("NOTHING", None),
+    ],
+)
+def test_environment_entries_that_cannot_be_used_are_named(name, value):
+    environment = {"GOOD": "1", name: value}
+    assert filters.omero_web_bad_environment(environment, OWN_ENVIRONMENT) == {name: value}

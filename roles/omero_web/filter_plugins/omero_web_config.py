@@ -183,10 +183,31 @@ def omero_web_pip_problem(output, apps, extra_packages=()):
     return errors[-1] if errors else text.strip()[-500:]
 
 
+ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def omero_web_bad_environment(environment, own=()):
+    """The entries of omero_web_extra_environment that cannot be used: the
+    role's own names, names that are no shell variable, and values that are
+    not one line of text (a string, number or boolean without a line break
+    or NUL, as systemd and cron take them)."""
+    bad = {}
+    for name, value in (environment or {}).items():
+        if (
+            name in own
+            or not ENVIRONMENT_NAME.fullmatch(str(name))
+            or not isinstance(value, (str, int, float))
+            or re.search(r"[\n\r\x00]", str(value))
+        ):
+            bad[name] = value
+    return bad
+
+
 class FilterModule:
     def filters(self):
         return {
             "omero_web_append": omero_web_append,
+            "omero_web_bad_environment": omero_web_bad_environment,
             "omero_web_app_config": omero_web_app_config,
             "omero_web_app_list": omero_web_app_list,
             "omero_web_app_problems": omero_web_app_problems,
