@@ -3,6 +3,11 @@
 Hosts, their groups and their variables come from an Ansible inventory
 (--inventory; Molecule passes its own). A test marked ``@pytest.mark.group(NAME)``
 runs on each host of that group, so one set of tests serves every topology.
+
+Verify runs them in two passes (tests/verify.yml): first, in parallel
+processes, every test that works on one host (its ``node`` or ``target``),
+the tests of each host in one process and in order; then, one at a time, the
+tests that reach beyond one host (``alone``) and the restarts.
 """
 
 from __future__ import annotations
@@ -47,7 +52,12 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "group(name): run on every host of this inventory group")
     config.addinivalue_line("markers", "reboot: restarts hosts, so it runs after the other tests")
-    config.addinivalue_line("markers", "once: run on the first host of the group alone (a run of site.yml)")
+    config.addinivalue_line(
+        "markers", "once(index=0): run on one host of the group alone, the first or the one at index"
+    )
+    config.addinivalue_line(
+        "markers", "alone: changes or runs a playbook beyond its own host, so no other test runs meanwhile"
+    )
 
 
 @lru_cache
@@ -83,13 +93,34 @@ def pytest_generate_tests(metafunc):
     marker = metafunc.definition.get_closest_marker("group")
     if marker:
         nodes = [n for n in nodes if marker.args[0] in n.groups]
-    if metafunc.definition.get_closest_marker("once"):
-        nodes = nodes[:1]
+    once = metafunc.definition.get_closest_marker("once")
+    if once and nodes:
+        index = (once.args[0] if once.args else 0) % len(nodes)
+        nodes = nodes[index : index + 1]
     metafunc.parametrize("node", nodes, ids=[n.name for n in nodes])
 
 
+def host_under_test(item) -> str | None:
+    """The one host a test works on, if it works on one alone."""
+    params = getattr(item, "callspec", None)
+    params = params.params if params else {}
+    for name in ("node", "target"):
+        if isinstance(params.get(name), Node):
+            return params[name].name
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
+    """Restarts last; a test of one host goes to that host's process
+    (xdist's loadgroup), any other runs alone. Before ``-m`` selects."""
     items.sort(key=lambda item: item.get_closest_marker("reboot") is not None)
+    for item in items:
+        host = host_under_test(item)
+        if host is None or item.get_closest_marker("reboot") or item.get_closest_marker("alone"):
+            item.add_marker(pytest.mark.alone)
+        else:
+            item.add_marker(pytest.mark.xdist_group(host))
 
 
 @pytest.fixture
@@ -202,9 +233,13 @@ def prefix(web_hosts) -> str:
 
 @pytest.fixture
 def web_hosts(request):
-    """The OMERO.web nodes of the inventory, whichever host a test runs on."""
-    nodes = _inventory(request.config.getoption("inventory"))
-    return [host_of(n) for n in nodes if "omero_web_nodes" in n.groups]
+    """The OMERO.web nodes of the inventory, whichever host a test runs on;
+    the test's own host first where it is one, so a test of one host that
+    reads a setting reads no other (another process may be changing it)."""
+    nodes = [n for n in _inventory(request.config.getoption("inventory")) if "omero_web_nodes" in n.groups]
+    node = request.getfixturevalue("node") if "node" in request.fixturenames else None
+    nodes.sort(key=lambda n: n != node)
+    return [host_of(n) for n in nodes]
 
 
 def playbook_command(inventory: str, extra: dict, *options: str, playbook: str = "site.yml") -> list[str]:

@@ -125,6 +125,7 @@ def test_nginx_answers_on_loopback_alone(host, node, client):
     assert not connects(client, address(host), port)
 
 
+@pytest.mark.alone
 def test_maintenance_page_through_apache(host, client, prefix, web_hosts):
     front = address(host)
     # gunicorn down: Nginx's maintenance page passes through Apache.
@@ -147,6 +148,7 @@ def test_maintenance_page_through_apache(host, client, prefix, web_hosts):
 
 
 @pytest.mark.once
+@pytest.mark.alone
 def test_a_port_apache_cannot_bind_is_rolled_back(host, node, nodes, client, prefix, request):
     """`apache2 -t` passes, the restart cannot bind. The run is limited to
     this front end and the web node, so it also proves a --limit that leaves

@@ -1,13 +1,13 @@
 """Bad input: a clear error naming the variable, before anything changes.
 
-Each case runs site.yml against the converged hosts (limited to the first web
-node: the checks are the same on every host, the preflight play's stop all of
-them) with one bad variable and checks the message, that no task changed anything (an app that installs but
-does not import may leave a new venv beside the live one, nothing else), and
-that OMERO.web still serves from the same venv with its config untouched.
+Each case runs site.yml against one converged web node (the cases are shared
+out between the web nodes, so verify runs them side by side; the checks are
+the same on every host, and the preflight play's stop all of them) with one
+bad variable and checks the message, that no task changed anything (an app
+that installs but does not import may leave a new venv beside the live one,
+nothing else), and that OMERO.web still serves from the same venv with its
+config untouched.
 """
-
-import pytest
 
 from conftest import ROOT, _inventory, changed_nothing, host_of, recap, run_site
 from helpers import PROPERTIES, VENV, applied_config, http
@@ -135,20 +135,25 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def web_nodes(request):
-    nodes = _inventory(request.config.getoption("inventory"))
-    return [n for n in nodes if "omero_web_nodes" in n.groups]
+def pytest_generate_tests(metafunc):
+    """Each case on one web node, taken in turn (``target``)."""
+    if "target" not in metafunc.fixturenames:
+        return
+    nodes = [n for n in _inventory(metafunc.config.getoption("inventory")) if "omero_web_nodes" in n.groups]
+    if "case" in metafunc.fixturenames:
+        pairs = [(case, nodes[i % len(nodes)]) for i, case in enumerate(CASES)]
+        metafunc.parametrize(("case", "target"), pairs, ids=[f"{case}-{n.name}" for case, n in pairs])
+    else:
+        metafunc.parametrize("target", nodes[-1:], ids=[n.name for n in nodes[-1:]])
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
+def test_bad_input_is_refused_before_anything_changes(case, request, target):
     extra, messages, *rest = CASES[case]
     options = rest[0] if rest else {}
-    hosts = {n.name: host_of(n) for n in web_nodes}
-    before = {name: (h.file(PROPERTIES).sha256sum, h.file(VENV).linked_to) for name, h in hosts.items()}
+    host = host_of(target)
+    before = (host.file(PROPERTIES).sha256sum, host.file(VENV).linked_to)
 
-    limit = ["--limit", web_nodes[0].name]
+    limit = ["--limit", target.name]
     result = run_site(request.config.getoption("inventory"), extra, *limit, *options.get("args", []))
 
     output = result.stdout + result.stderr
@@ -157,20 +162,19 @@ def test_bad_input_is_refused_before_anything_changes(case, request, web_nodes):
         assert message in output, output
     if not options.get("stages_a_venv"):
         assert changed_nothing(result), recap(result)
-    for name, host in hosts.items():
-        assert (host.file(PROPERTIES).sha256sum, host.file(VENV).linked_to) == before[name]
-        config = applied_config(host)
-        port = config.get("omero.web.application_server.port", "4080")
-        prefix = config.get("omero.web.prefix", "")
-        status, _, body = http(host, f"http://127.0.0.1:{port}{prefix}/webclient/login/")
-        assert status == 200 and "OMERO.web - Login" in body
+    assert (host.file(PROPERTIES).sha256sum, host.file(VENV).linked_to) == before
+    config = applied_config(host)
+    port = config.get("omero.web.application_server.port", "4080")
+    prefix = config.get("omero.web.prefix", "")
+    status, _, body = http(host, f"http://127.0.0.1:{port}{prefix}/webclient/login/")
+    assert status == 200 and "OMERO.web - Login" in body
 
 
-def test_a_secret_stays_out_of_a_check_diff_run(request, web_nodes):
+def test_a_secret_stays_out_of_a_check_diff_run(request, target):
     """The properties file would change: --diff shows no diff of it, -v no
     log of the config check's input."""
     secret = "never-in-a-diff-5b1e"
-    node = web_nodes[0]
+    node = target
     extra = {
         "omero_web_config": {**node.vars.get("omero_web_config", {}), "omero.web.public.password": secret}
     }

@@ -83,6 +83,7 @@ def test_the_distribution_default_site_is_gone(host):
     assert not host.file("/etc/nginx/sites-enabled/default").exists
 
 
+@pytest.mark.alone
 def test_maintenance_page_while_omero_web_is_down(host, nginx, prefix, static_url, web_hosts):
     for web in web_hosts:
         web.run("systemctl stop omero-web")

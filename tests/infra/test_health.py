@@ -28,6 +28,7 @@ def node_health(host) -> int:
 
 
 @pytest.mark.group("omero_web_nodes")
+@pytest.mark.alone
 def test_health_fails_while_the_session_store_is_down(host, node, nodes):
     if not session_engine(host).endswith(".cache"):
         # File and database stores live on the node itself: it must answer.

@@ -1,6 +1,8 @@
 """Never down: a bad change is refused or rolled back, faults heal, and a
 run killed half-way is finished by the next one. All-in-one hosts (the
 default scenario); a bounded load on the host counts what visitors saw.
+Each test works on one host, and the tests are shared out between the
+hosts, so verify runs the hosts' tests side by side.
 """
 
 from __future__ import annotations
@@ -56,9 +58,14 @@ def all_in_one(inventory):
     return found
 
 
-@pytest.fixture(scope="module")
-def first(all_in_one):
-    return all_in_one[0], host_of(all_in_one[0])
+pytestmark = [pytest.mark.group("omero_web_nodes"), pytest.mark.once]
+
+
+@pytest.fixture
+def subject(node, all_in_one):
+    """The all-in-one host a test works on (its ``once`` marker picks it)."""
+    assert node in all_in_one, f"{node.name} is not an all-in-one host"
+    return node, host_of(node)
 
 
 def login_url(node) -> str:
@@ -124,11 +131,12 @@ SECRET = "never-in-a-log-7f3a9c"
 SECRET_VALUES = {"omero.web.public.password": SECRET, "omero.web.email_host_password": SECRET}
 
 
-def test_values_the_service_cannot_use_are_all_refused_at_once(inventory, all_in_one, first):
-    node, host = first
-    before = {n.name: live_state(host_of(n)) for n in all_in_one}
+def test_values_the_service_cannot_use_are_all_refused_at_once(inventory, subject):
+    node, host = subject
+    before = live_state(host)
     with Load(host, login_url(node)) as load:
-        result = run_site(inventory, config_with(node, **BAD_VALUES, **SECRET_VALUES), "-v")
+        bad = config_with(node, **BAD_VALUES, **SECRET_VALUES)
+        result = run_site(inventory, bad, "-v", "--limit", node.name)
     output = result.stdout + result.stderr
     assert SECRET not in output, "a secret is in the run's output"
     assert "omero.web.email_host_password = (secret): " in output, output
@@ -139,16 +147,15 @@ def test_values_the_service_cannot_use_are_all_refused_at_once(inventory, all_in
         assert words in output, f"{words!r} not said:\n{output}"
     assert "problem(s); the live config is unchanged" in output
     assert changed_nothing(result), recap(result)
-    for n in all_in_one:
-        assert live_state(host_of(n)) == before[n.name]
+    assert live_state(host) == before
     assert load.result["ok"] > 0 and load.result["maintenance"] == 0 and load.result["error"] == 0, (
         load.result
     )
     print(f"refused at once: {len(BAD_VALUES)} values; load during the run: {load.result}")
 
 
-def test_a_change_that_does_not_come_up_healthy_is_rolled_back(inventory, first):
-    node, host = first
+def test_a_change_that_does_not_come_up_healthy_is_rolled_back(inventory, subject):
+    node, host = subject
     before = live_state(host)
     started = time.monotonic()
     with Load(host, login_url(node)) as load:
@@ -170,8 +177,8 @@ def test_a_change_that_does_not_come_up_healthy_is_rolled_back(inventory, first)
     print(f"rolled back in {took:.0f} s; load during the run: {load.result}")
 
 
-def test_a_nginx_site_that_does_not_take_is_rolled_back(inventory, first):
-    node, host = first
+def test_a_nginx_site_that_does_not_take_is_rolled_back(inventory, subject):
+    node, host = subject
     site = "/etc/nginx/sites-available/omero-web.conf"
     declared = "/etc/omero-web-appliance/firewall.d/nginx.json"
     before = host.file(site).sha256sum, host.file(declared).sha256sum
@@ -195,8 +202,8 @@ def test_a_nginx_site_that_does_not_take_is_rolled_back(inventory, first):
     )
 
 
-def test_a_redis_config_that_does_not_start_is_rolled_back(inventory, first):
-    node, host = first
+def test_a_redis_config_that_does_not_start_is_rolled_back(inventory, subject):
+    node, host = subject
     conf = "/etc/redis/redis.conf"
     before = host.file(conf).sha256sum
     # An address of no host here: Redis cannot bind it and does not start.
@@ -240,12 +247,12 @@ def over_ssh(node, host, folder) -> str:
     return str(inventory)
 
 
-def test_a_ruleset_that_shuts_the_controller_out_reverts_by_itself(first, tmp_path):
+def test_a_ruleset_that_shuts_the_controller_out_reverts_by_itself(subject, tmp_path):
     """The preflight refuses the rulesets it can see shut the controller out.
     One it cannot (here: the controller's address as the host sees it is not
     the one the inventory gives) loads with a revert armed, and the run fails
     naming the variables."""
-    node, host = first
+    node, host = subject
     ruleset = host.check_output("nft list ruleset")
     try:
         inventory = over_ssh(node, host, tmp_path)
@@ -318,8 +325,9 @@ ROLE_DEFAULTS = yaml.safe_load((ROOT / "roles/omero_web/defaults/main.yml").read
 PINNED_OMERO_WEB = ROLE_DEFAULTS["omero_web_version"]
 
 
-def test_a_run_killed_half_way_is_finished_by_the_next(inventory, first):
-    node, host = first
+@pytest.mark.once(1)
+def test_a_run_killed_half_way_is_finished_by_the_next(inventory, subject):
+    node, host = subject
     only = ("--limit", node.name)
     session = save_session(host)
     change = {"omero_web_version": PREVIOUS_OMERO_WEB, **config_with(node, **{"omero.web.page_size": 120})}
@@ -359,8 +367,9 @@ def test_a_run_killed_half_way_is_finished_by_the_next(inventory, first):
     print(f"back to omero-web {PINNED_OMERO_WEB} (venv before) in {took:.0f} s")
 
 
-def test_gunicorn_killed_shows_maintenance_then_comes_back(first):
-    node, host = first
+@pytest.mark.once(1)
+def test_gunicorn_killed_shows_maintenance_then_comes_back(subject):
+    node, host = subject
     pid = host.check_output("systemctl show --property MainPID --value omero-web")
     with Load(host, login_url(node)) as load:
         host.run("sleep 2")
@@ -380,8 +389,9 @@ def test_gunicorn_killed_shows_maintenance_then_comes_back(first):
     print(f"back {back:.1f} s after SIGKILL of gunicorn's master; load: {load.result}")
 
 
-def test_a_hung_worker_is_replaced_while_others_answer(first):
-    node, host = first
+@pytest.mark.once(1)
+def test_a_hung_worker_is_replaced_while_others_answer(subject):
+    node, host = subject
     timeout = int(applied_config(host).get("omero.web.wsgi_timeout", "60"))
     master = int(host.check_output("systemctl show --property MainPID --value omero-web"))
     workers = processes(host, parent=master)
@@ -403,8 +413,9 @@ def test_a_hung_worker_is_replaced_while_others_answer(first):
     print(f"hung worker replaced after {time.monotonic() - stopped:.0f} s; {answered} pages served meanwhile")
 
 
-def test_a_full_disk_fails_the_health_check_until_space_returns(first):
-    node, host = first
+@pytest.mark.once(1)
+def test_a_full_disk_fails_the_health_check_until_space_returns(subject):
+    node, host = subject
     tmp = f"{OMERODIR}/var/tmp"
     health = f"{nginx_url(node)}/health/"
     # A small filesystem of the test's own, mounted where OMERO.web sees it

@@ -298,6 +298,7 @@ def bad_certificate() -> tuple[str, str]:
 
 
 @pytest.mark.once
+@pytest.mark.alone
 def test_a_bad_certificate_is_refused_before_anything_changes(host, node, request):
     """Every problem of the certificate at once, each naming the variable;
     the key never shows; no host changes and the site keeps its certificate."""
@@ -347,6 +348,7 @@ backend omero_web
 
 
 @pytest.mark.once
+@pytest.mark.alone
 def test_a_trusted_load_balancer_forwards_the_client(host, node, nodes):
     """Debian's haproxy terminates TLS on the host nginx_trusted_proxies
     names and speaks plain HTTP to Nginx: OMERO.web sees the client haproxy
@@ -437,6 +439,7 @@ def test_the_acme_ca_issues_and_its_timer_renews_without_a_failed_request(host, 
 
 
 @pytest.mark.once
+@pytest.mark.alone
 def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, prefix, pytestconfig):
     """The run fails naming tls_acme_directory; the front end keeps serving
     its certificate, and plain HTTP serves the CA's challenge path. Where an
