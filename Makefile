@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= false
 SUITES := bookworm trixie
 
-.PHONY: demo test test-vm lint pytest molecule controller images vm-images demo-clean
+.PHONY: demo test test-vm bench lint pytest molecule controller images vm-images demo-clean
 
 demo: controller $(VENV)/.installed images
 	scripts/demo.sh
@@ -31,6 +31,16 @@ molecule: controller $(VENV)/.installed $(SCANNERS)/.installed images
 # The appliance on QEMU VMs (software emulation where KVM does not work).
 test-vm: controller $(VENV)/.installed vm-images
 	molecule test -s vm
+
+# The appliance measured on a container of its own: bench/results/REPORT.md.
+# LANES_LOG=FILE adds where make test's time went, from a log of
+# scripts/molecule-lanes.sh.
+bench: controller $(VENV)/.installed $(VENV)/.bench-installed images
+	$(VENV)/bin/python bench/appliance.py $(if $(LANES_LOG),--lanes-log $(LANES_LOG))
+
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -r requirements-bench.txt
+	touch $@
 
 controller:
 	scripts/setup-controller.sh

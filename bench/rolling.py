@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,8 +27,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import inventory, run, site, start  # noqa: E402
+
 NETWORK = "omero-web-bench-rolling"
 HOSTS = {  # name: (suite, group)
     "omero-web-bench-lb": ("trixie", "frontends"),
@@ -37,16 +37,6 @@ HOSTS = {  # name: (suite, group)
     "omero-web-bench-node2": ("bookworm", "omero_web_nodes"),
     "omero-web-bench-redis": ("bookworm", "session_stores"),
 }
-
-
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, text=True, capture_output=True, **kw)
-
-
-def site(inventory: Path, *extra: str) -> None:
-    result = run([str(BIN / "ansible-playbook"), "-i", str(inventory), "site.yml", *extra], cwd=ROOT)
-    if result.returncode != 0:
-        sys.exit(f"site.yml {' '.join(extra)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
 
 
 class Load:
@@ -91,11 +81,11 @@ class Load:
 
 
 def change(
-    inventory: Path, url: str, age: int, *extra: str, threads: int, limit: int, seconds: int
+    hosts: Path, url: str, age: int, *extra: str, threads: int, limit: int, seconds: int
 ) -> tuple[float, Load]:
     start = time.monotonic()
     with Load(url, threads, limit, seconds) as load:
-        site(inventory, "-e", json.dumps({"omero_web_session_cookie_age": age}), *extra)
+        site(hosts, "-e", json.dumps({"omero_web_session_cookie_age": age}), *extra)
     return time.monotonic() - start, load
 
 
@@ -113,47 +103,26 @@ def main() -> int:
     cleanup()
     run(["podman", "network", "create", NETWORK])
     try:
-        for name, (suite, _) in HOSTS.items():
-            publish = ["-p", f"127.0.0.1:{args.port}:80"] if name.endswith("-lb") else []
-            started = run(
-                ["podman", "run", "-d", "--name", name, "--hostname", name, "--network", NETWORK,
-                 "--systemd=always", "--privileged", *publish,
-                 f"localhost/debian-systemd:{suite}", "/lib/systemd/systemd"]
-            )  # fmt: skip
-            if started.returncode != 0:
-                sys.exit(started.stderr)
-        for name in HOSTS:
-            for _ in range(30):
-                if run(["podman", "exec", name, "systemctl", "is-system-running", "--wait"]).returncode == 0:
-                    break
-                time.sleep(1)
+        start(
+            {name: suite for name, (suite, _) in HOSTS.items()},
+            network=NETWORK,
+            publish={"omero-web-bench-lb": ["-p", f"127.0.0.1:{args.port}:80"]},
+        )
         with tempfile.TemporaryDirectory() as tmp:
-            inventory = Path(tmp) / "hosts.yml"
-            (Path(tmp) / "group_vars").mkdir()
-            (Path(tmp) / "group_vars/all.yml").write_text(
-                (ROOT / "inventory/demo/group_vars/all.yml").read_text()
-            )
             groups: dict[str, list[str]] = {}
             for name, (_, group) in HOSTS.items():
                 groups.setdefault(group, []).append(name)
-            inventory.write_text(
-                "all:\n  children:\n"
-                + "".join(
-                    f"    {group}:\n      hosts:\n" + "".join(f"        {n}:\n" for n in names)
-                    for group, names in groups.items()
-                )
-                + "  vars:\n    ansible_connection: podman_pipelined\n"
-            )
-            start = time.monotonic()
-            site(inventory)
-            print(f"cluster converged in {time.monotonic() - start:.0f} s", flush=True)
+            hosts = inventory(Path(tmp), groups)
+            began = time.monotonic()
+            site(hosts)
+            print(f"cluster converged in {time.monotonic() - began:.0f} s", flush=True)
             size = {"threads": args.threads, "limit": args.limit, "seconds": args.seconds}
             rows = [
-                ("rolling (site.yml)", *change(inventory, url, 3600, **size)),
+                ("rolling (site.yml)", *change(hosts, url, 3600, **size)),
                 (
                     "at once, none taken out",
                     *change(
-                        inventory, url, 7200, "-e",
+                        hosts, url, 7200, "-e",
                         json.dumps({"omero_web_nodes_serial": "100%", "omero_web_drain_frontends": []}),
                         **size,
                     ),

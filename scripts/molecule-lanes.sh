@@ -10,7 +10,8 @@
 # Python ABI, the appliance's own wheel, the collections) hold what they
 # need, so no two runs build the same file at once.
 #
-# Each line carries its scenario's name; the exit status is non-zero when a
+# Each line carries its scenario's name and the seconds since the start
+# (bench/appliance.py --lanes-log reads the phases from them); the exit status is non-zero when a
 # scenario failed; after a failure no lane starts another. Bounded: the
 # second lane waits at most LANE_WAIT seconds for the first converge.
 set -uo pipefail
@@ -33,7 +34,7 @@ converged=$work/converged
 scenario() {
     local name=$1 line
     molecule test -s "$name" 2>&1 | while IFS= read -r line; do
-        printf '[%s] %s\n' "$name" "$line"
+        printf '[%s +%d] %s\n' "$name" "$SECONDS" "$line"
         if [[ $line == *converge*"Executed: Successful"* ]]; then
             touch "$converged"
         fi

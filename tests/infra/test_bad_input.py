@@ -44,6 +44,10 @@ CASES = {
         {"omero_web_request_timeout": 0},
         ["omero_web_request_timeout = 0: expected 5 to 86400 seconds"],
     ),
+    "negative build jobs": (
+        {"omero_web_ice_build_jobs": -2},
+        ["omero_web_ice_build_jobs = -2: expected 1 to 256 compilers at once, or 0 for one per core"],
+    ),
     "wheel not on the controller": (
         {"omero_web_wheels": ["/nonexistent/site_app-1.0-py3-none-any.whl", "/etc/hostname"]},
         [

@@ -15,6 +15,7 @@ from helpers import (
     django,
     exposure,
     load_session,
+    processes,
     save_session,
     session_engine,
 )
@@ -194,6 +195,28 @@ def test_every_property_of_this_omero_web_is_in_the_appliances_schema(host):
     result = as_omero_web(host, f"{VENV}/bin/omero-web-appliance coverage")
     assert result.rc == 0, result.stderr
     assert "every OMERO.web property is covered" in result.stdout
+
+
+def test_gunicorn_fits_the_host(host, node):
+    """gunicorn runs gthread workers, one per core (at least 2, at most one
+    per 600 MiB of memory) with 8 threads each, unless the inventory says
+    otherwise: the running master's command line and its children."""
+    cores = int(host.check_output("nproc"))
+    memory_mb = int(host.check_output("awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"))
+    workers = int(node.vars.get("omero_web_workers", min(max(cores, 2), max(memory_mb // 600, 2))))
+    threads = int(node.vars.get("omero_web_threads", 8))
+    worker_class = node.vars.get("omero_web_worker_class", "gthread")
+    config = applied_config(host)
+    assert [config[f"omero.web.wsgi_{name}"] for name in ("workers", "threads", "worker_class")] == [
+        str(workers),
+        str(threads),
+        worker_class,
+    ]
+    master = int(host.check_output("systemctl show --property=MainPID --value omero-web"))
+    argv = host.file(f"/proc/{master}/cmdline").content_string.split("\0")
+    for option, value in (("--workers", workers), ("--threads", threads), ("--worker-class", worker_class)):
+        assert argv[argv.index(option) + 1] == str(value), argv
+    assert len(processes(host, parent=master)) == workers
 
 
 def test_the_extension_points_reach_gunicorn(host, node):

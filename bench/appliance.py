@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""`make bench`: the appliance measured on a container of its own, written to
+bench/results/REPORT.md with plots beside it.
+
+One fresh systemd container (Debian 12 by default) converged with site.yml
+as a facility would, then, in one run so that every figure is a ratio or a
+pair measured side by side:
+  converge  - first (zeroc-ice wheel cached), second and --check runs, with
+              the slowest tasks (profile_tasks), and the second again over
+              the stock Podman connection (no pipelining)
+  static    - bytes and requests of a first and a repeat load of the login
+              page, a browser against one that gets no compression and no
+              Cache-Control; static requests/s through Nginx against
+              gunicorn with whitenoise (the bench host only)
+  gunicorn  - worker classes, workers and threads on a mixed load (half the
+              requests wait on a stand-in for OMERO.server), against the
+              reference role's 5 sync workers: requests/s, p99, errors and
+              memory at rest and under load
+  sessions  - Redis, file and database engines at 1k, 10k and 100k stored
+              sessions; clearsessions' work at 100k
+  suite     - where `make test`'s time goes, from a log of
+              scripts/molecule-lanes.sh (--lanes-log)
+Requests go only to 127.0.0.1 inside that container (wrk runs there, for a
+bounded time); the container is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import GROUPS, ROOT, inventory, run, site, start  # noqa: E402
+
+HOST = "omero-web-bench"
+BENCH_DIR = "/opt/omero/web/bench"
+VENV = "/opt/omero/web/venv"
+USER = "omero-web"
+PORT = 5100
+HTTPS_PORT = 8443  # the demo's group_vars, which the bench inventory takes
+# The reference role's default first, then others the appliance could
+# choose; the appliance's own choice on the bench host (read from its
+# running gunicorn) is added when it is not one of them.
+WORKER_SETUPS = [
+    {"name": "sync 5x1 (reference)", "class": "sync", "workers": 5, "threads": 1, "preload": False},
+    {"name": "sync 3x1", "class": "sync", "workers": 3, "threads": 1, "preload": False},
+    {"name": "gthread 2x8", "class": "gthread", "workers": 2, "threads": 8, "preload": False},
+    {"name": "gthread 3x8", "class": "gthread", "workers": 3, "threads": 8, "preload": False},
+    {"name": "gthread 2x16", "class": "gthread", "workers": 2, "threads": 16, "preload": False},
+    {"name": "gthread 2x8 --preload", "class": "gthread", "workers": 2, "threads": 8, "preload": True},
+]
+
+
+def on_host(*cmd: str, user: str = "root", check: bool = True, timeout: int = 600) -> str:
+    argv = ["podman", "exec", "--user", user, HOST, *cmd]
+    result = run(argv, timeout=timeout)
+    if check and result.returncode != 0:
+        sys.exit(f"{shlex.join(cmd)} failed on {HOST}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def unit_environment() -> list[str]:
+    """OMERO.web's environment as its unit sets it (OMERODIR, ...)."""
+    return shlex.split(on_host("systemctl", "show", "--property=Environment", "--value", "omero-web"))
+
+
+# --- converge --------------------------------------------------------------
+
+
+def profile(output: str) -> list[tuple[str, float]]:
+    """profile_tasks' summary: (task, seconds), slowest first."""
+    rows = re.findall(r"^(.+?) -{4,} (\d+\.\d+)s$", output, re.MULTILINE)
+    return sorted(((name.strip(), float(s)) for name, s in rows), key=lambda row: -row[1])
+
+
+def converge_part(directory: Path) -> dict:
+    groups = {group: [HOST] for group in GROUPS}
+    hosts = inventory(directory, groups)
+    # The stock connection without the appliance's pipelining, for the ratio.
+    stock = inventory(directory, groups, "containers.podman.podman")
+    env = {
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "12",
+    }
+    runs = {}
+    for label, path, extra in (
+        ("first", hosts, ()),
+        ("second", hosts, ()),
+        ("check", hosts, ("--check", "--diff")),
+        ("second, stock connection", stock, ()),
+    ):
+        seconds, changed, output = site(path, *extra, env=env)
+        runs[label] = {"seconds": seconds, "changed": changed, "slowest": profile(output)[:12]}
+        print(f"converge {label}: {seconds:.1f} s, {changed} changed", flush=True)
+    return runs
+
+
+# --- static files ----------------------------------------------------------
+
+
+def wrk(url: str, seconds: int, connections: int, script: str = "", gzip: bool = False) -> dict:
+    out = on_host(
+        "wrk", "--threads", "2", "--connections", str(connections), "--duration", f"{seconds}s",
+        "--timeout", "10s", "--latency", *(["--script", script] if script else []),
+        *(["--header", "Accept-Encoding: gzip"] if gzip else []), url,
+        timeout=seconds + 60,
+    )  # fmt: skip
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict:
+    def seconds(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p99_ms": seconds(p99.group(1)) * 1000 if p99 else None,
+        "errors": (sum(int(n) for n in errors.groups()) if errors else 0)
+        + (int(non_2xx.group(1)) if non_2xx else 0),
+    }
+
+
+def static_part(seconds: int) -> dict:
+    loads = json.loads(on_host("python3", f"{BENCH_DIR}/static_load.py", f"https://127.0.0.1:{HTTPS_PORT}/"))
+    # The login page's largest and smallest scripts, asked for as browsers do
+    # (gzip accepted; both serve the .gz made when the files were collected),
+    # through Nginx and through gunicorn.
+    first = loads["today"]["first"]
+    served = {}
+    for asset in (first["largest"], first["smallest"]):
+        served[asset] = {"nginx": wrk(f"https://127.0.0.1:{HTTPS_PORT}{asset}", seconds, 16, gzip=True)}
+    with gunicorn({"class": "sync", "workers": 5, "threads": 1, "preload": False}, whitenoise=True):
+        for asset, figures in served.items():
+            figures["whitenoise"] = wrk(f"http://127.0.0.1:{PORT}{asset}", seconds, 16, gzip=True)
+    return {"loads": loads, "served": served}
+
+
+# --- gunicorn --------------------------------------------------------------
+
+
+class gunicorn:  # noqa: N801 - used as a context manager, like open()
+    """A gunicorn of this setup on 127.0.0.1:PORT, as OMERO.web's user with
+    its unit's environment, in a transient unit of its own."""
+
+    def __init__(self, setup: dict, whitenoise: bool = False) -> None:
+        self.setup, self.whitenoise = setup, whitenoise
+
+    def __enter__(self) -> gunicorn:
+        setup = self.setup
+        env = [*unit_environment(), f"PYTHONPATH={BENCH_DIR}", f"BENCH_WHITENOISE={int(self.whitenoise)}"]
+        on_host(
+            "systemd-run", "--unit", "bench-gunicorn", f"--uid={USER}", f"--gid={USER}",
+            "--property=WorkingDirectory=/opt/omero/web/OMERO.web",
+            *(f"--setenv={item}" for item in env),
+            f"{VENV}/bin/gunicorn", "--bind", f"127.0.0.1:{PORT}",
+            "--workers", str(setup["workers"]), "--threads", str(setup["threads"]),
+            "--worker-class", setup["class"], "--timeout", "60", "--no-control-socket",
+            *(["--preload"] if setup["preload"] else []), "bench_wsgi:application",
+        )  # fmt: skip
+        for _ in range(120):
+            if run(["podman", "exec", HOST, "curl", "-fsS", "-o", "/dev/null",
+                    f"http://127.0.0.1:{PORT}/webclient/login/"]).returncode == 0:  # fmt: skip
+                return self
+            time.sleep(0.5)
+        self.__exit__()
+        sys.exit(f"gunicorn {setup} did not answer in 60 s")
+
+    def __exit__(self, *exc) -> None:
+        run(["podman", "exec", HOST, "systemctl", "stop", "bench-gunicorn"])
+        run(["podman", "exec", HOST, "systemctl", "reset-failed", "bench-gunicorn"])
+
+    def memory(self) -> dict:
+        """Resident (RSS) and proportional (PSS, shared pages split) MiB of
+        the master and its workers."""
+        script = (
+            "main=$(systemctl show -p MainPID --value bench-gunicorn); "
+            "for pid in $main $(pgrep -P $main); do "
+            "echo \"$pid $(awk '/^Rss:/{r=$2} /^Pss:/{p=$2} END{print r, p}' /proc/$pid/smaps_rollup)\"; done"
+        )
+        rows = [line.split() for line in on_host("sh", "-c", script).splitlines() if line.strip()]
+        master, workers = rows[0], rows[1:]
+        return {
+            "master_rss": int(master[1]) / 1024,
+            "worker_rss": [int(w[1]) / 1024 for w in workers],
+            "pss_total": sum(int(r[2]) for r in rows) / 1024,
+        }
+
+
+def appliance_setup() -> dict:
+    """What the appliance chose on this host, from its running gunicorn."""
+    master = on_host("systemctl", "show", "--property=MainPID", "--value", "omero-web").strip()
+    argv = on_host("cat", f"/proc/{master}/cmdline").split("\0")
+    chosen = {key: argv[argv.index(f"--{key}") + 1] for key in ("workers", "threads", "worker-class")}
+    return {
+        "class": chosen["worker-class"],
+        "workers": int(chosen["workers"]),
+        "threads": int(chosen["threads"]),
+        "preload": "--preload" in argv,
+    }
+
+
+def gunicorn_part(seconds: int) -> list[dict]:
+    chosen = appliance_setup()
+    setups = [dict(setup) for setup in WORKER_SETUPS]
+    same = [s for s in setups if all(s[key] == chosen[key] for key in chosen)]
+    if same:
+        same[0]["name"] += " (the appliance's choice here)"
+    else:
+        name = f"{chosen['class']} {chosen['workers']}x{chosen['threads']} (the appliance's choice here)"
+        setups.insert(1, {"name": name, **chosen})
+    for setup in setups:
+        setup["appliance"] = "the appliance's choice" in setup["name"]
+    on_host("systemctl", "stop", "omero-web")
+    results = []
+    try:
+        for setup in setups:
+            with gunicorn(setup) as server:
+                wrk(f"http://127.0.0.1:{PORT}", 3, 32, f"{BENCH_DIR}/mix.lua")  # every worker warm
+                rest = server.memory()
+                argv = ["podman", "exec", HOST, "wrk", "--threads", "2", "--connections", "32",
+                        "--duration", f"{seconds}s", "--timeout", "10s", "--latency",
+                        "--script", f"{BENCH_DIR}/mix.lua", f"http://127.0.0.1:{PORT}"]  # fmt: skip
+                load = subprocess.Popen(argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                time.sleep(seconds / 2)
+                busy = server.memory()
+                out, err = load.communicate(timeout=seconds + 60)
+                if load.returncode != 0:
+                    sys.exit(f"wrk failed: {err}")
+            row = {**setup, **parse_wrk(out), "rest": rest, "load": busy}
+            results.append(row)
+            print(f"gunicorn {setup['name']}: {row['requests_per_second']:.0f} req/s, "
+                  f"p99 {row['p99_ms']:.0f} ms, {row['errors']} errors, "
+                  f"PSS {rest['pss_total']:.0f}/{busy['pss_total']:.0f} MiB", flush=True)  # fmt: skip
+    finally:
+        on_host("systemctl", "start", "omero-web")
+    return results
+
+
+# --- sessions --------------------------------------------------------------
+
+
+def sessions_part() -> dict:
+    env = unit_environment()
+    out = on_host(
+        "env", *env, f"BENCH_DIR={BENCH_DIR}/sessions", f"{VENV}/bin/python", f"{BENCH_DIR}/sessions.py",
+        user=USER, timeout=1800,
+    )  # fmt: skip
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# --- the test suite --------------------------------------------------------
+
+
+def suite_part(log: Path) -> dict:
+    """Seconds per scenario and phase from a lanes log whose lines start with
+    [scenario +SECONDS]."""
+    phases: dict[str, dict[str, float]] = {}
+    current: dict[str, tuple[str, int]] = {}
+    last: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        match = re.match(r"\[(\w+) \+(\d+)\] (.*)", line)
+        if not match:
+            continue
+        name, at, text = match.group(1), int(match.group(2)), match.group(3)
+        last[name] = at
+        phase = re.search(r"\[\w+ > (\w+)\] Executing", text)
+        if phase:
+            if name in current:
+                began_phase, began = current[name]
+                phases.setdefault(name, {})
+                phases[name][began_phase] = phases[name].get(began_phase, 0) + at - began
+            current[name] = (phase.group(1), at)
+    for name, (phase, began) in current.items():
+        phases.setdefault(name, {})
+        phases[name][phase] = phases[name].get(phase, 0) + last[name] - began
+    return phases
+
+
+# --- the report ------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--suite", default="bookworm", choices=["bookworm", "trixie"])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each load")
+    parser.add_argument("--lanes-log", type=Path, help="a log of scripts/molecule-lanes.sh")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
+    parser.add_argument("--again", action="store_true",
+                        help="measure the container --keep left again, not converging it")  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="leave the container running")
+    args = parser.parse_args()
+
+    results: dict = {"suite": args.suite}
+    if args.again:
+        results["converge"] = json.loads((args.out / "results.json").read_text())["converge"]
+    else:
+        start({HOST: args.suite})
+    try:
+        if not args.again:
+            with tempfile.TemporaryDirectory() as tmp:
+                results["converge"] = converge_part(Path(tmp))
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        # What only the bench host gets: wrk and the bench's own files.
+        on_host("apt-get", "install", "-y", "--no-install-recommends", "wrk", "curl", "procps")
+        on_host("mkdir", "-p", BENCH_DIR)
+        for path in sorted((ROOT / "bench/host").iterdir()):
+            run(["podman", "cp", str(path), f"{HOST}:{BENCH_DIR}/{path.name}"])
+        on_host("chown", "-R", f"{USER}:{USER}", BENCH_DIR)
+        results["static"] = static_part(args.seconds)
+        results["gunicorn"] = gunicorn_part(args.seconds)
+        results["sessions"] = sessions_part()
+        results["host"] = {
+            "cores": int(on_host("nproc").strip()),
+            "memory_mib": int(on_host("awk", "/MemTotal/{print int($2/1024)}", "/proc/meminfo").strip()),
+        }
+    finally:
+        if not args.keep:
+            run(["podman", "rm", "-f", HOST])
+    if args.lanes_log:
+        results["suite_phases"] = suite_part(args.lanes_log)
+
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    from report import write
+
+    return write(results, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

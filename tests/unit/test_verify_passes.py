@@ -1,0 +1,51 @@
+"""The first pass of verify (tests/verify.yml) runs each host's tests in one
+process of its own (xdist's loadgroup, one group per host): two processes
+never work on the same host at once."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = """all:
+  children:
+    omero_web_nodes:
+      hosts:
+        one:
+        two:
+"""
+TESTS = """import os
+
+import pytest
+
+pytestmark = pytest.mark.group("omero_web_nodes")
+
+
+@pytest.mark.parametrize("round", range(3))
+def test_a_host(node, round):
+    print("RAN", os.environ["PYTEST_XDIST_WORKER"], node.name)
+
+
+def test_every_host(nodes):
+    print("ALONE", os.environ.get("PYTEST_XDIST_WORKER"))
+"""
+
+
+def test_each_hosts_tests_run_in_one_process(tmp_path):
+    (tmp_path / "hosts.yml").write_text(INVENTORY)
+    (tmp_path / "test_probe.py").write_text(TESTS)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest", "-rA",
+         "-m", "not alone", "--dist", "loadgroup", "--numprocesses", "2",
+         "--inventory", str(tmp_path / "hosts.yml"), "--rootdir", str(tmp_path),
+         str(tmp_path / "test_probe.py")],
+        capture_output=True, text=True, timeout=120,
+        env={"PYTHONPATH": str(ROOT / "tests/infra"), "PATH": str(Path(sys.executable).parent)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    # -rA prints what each test printed.
+    ran = [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("RAN ")]
+    assert len(ran) == 6, result.stdout
+    workers = {host: {worker for worker, name in ran if name == host} for host in ("one", "two")}
+    assert all(len(seen) == 1 for seen in workers.values()), workers
+    assert "ALONE" not in result.stdout
