@@ -18,6 +18,8 @@ pair measured side by side:
               memory at rest and under load
   sessions  - Redis, file and database engines at 1k, 10k and 100k stored
               sessions; clearsessions' work at 100k
+  zeroc-ice - the role's build of the wheel with one compiler and with one
+              per core
   suite     - where `make test`'s time goes, from a log of
               scripts/molecule-lanes.sh (--lanes-log)
 Requests go only to 127.0.0.1 inside that container (wrk runs there, for a
@@ -100,6 +102,21 @@ def converge_part(directory: Path) -> dict:
         runs[label] = {"seconds": seconds, "changed": changed, "slowest": profile(output)[:12]}
         print(f"converge {label}: {seconds:.1f} s, {changed} changed", flush=True)
     return runs
+
+
+def ice_part() -> dict:
+    """The role's zeroc-ice build with one compiler and with one per core,
+    each into an empty cache of its own."""
+    seconds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        hosts = inventory(Path(tmp), {group: [HOST] for group in GROUPS})
+        for jobs in (1, 0):
+            cache = Path(tmp) / f"ice-{jobs}"
+            cache.mkdir()
+            extra = ("-e", f"omero_web_wheel_cache={cache}", "-e", f"omero_web_ice_build_jobs={jobs}")
+            seconds[jobs] = site(hosts, *extra, playbook="bench/ice_build.yml")[0]
+            print(f"zeroc-ice built, {jobs or 'one per core'} compiler(s): {seconds[jobs]:.0f} s", flush=True)
+    return {"one": seconds[1], "every_core": seconds[0]}
 
 
 # --- static files ----------------------------------------------------------
@@ -291,6 +308,9 @@ def suite_part(log: Path) -> dict:
 # --- the report ------------------------------------------------------------
 
 
+PARTS = ("converge", "static", "gunicorn", "sessions", "ice")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -299,42 +319,55 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="length of each load")
     parser.add_argument("--lanes-log", type=Path, help="a log of scripts/molecule-lanes.sh")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
-    parser.add_argument("--again", action="store_true",
-                        help="measure the container --keep left again, not converging it")  # fmt: skip
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help="what to measure; the report keeps the last figures of the others")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave the container running")
     args = parser.parse_args()
+    parts = args.parts.split(",")
+    if not set(parts) <= set(PARTS):
+        parser.error(f"--parts: expected some of {', '.join(PARTS)}")
 
-    results: dict = {"suite": args.suite}
-    if args.again:
-        results["converge"] = json.loads((args.out / "results.json").read_text())["converge"]
-    else:
+    saved = args.out / "results.json"
+    results: dict = json.loads(saved.read_text()) if saved.exists() else {}
+    if results.get("suite", args.suite) != args.suite:
+        results = {}
+    results["suite"] = args.suite
+    args.out.mkdir(parents=True, exist_ok=True)
+    # A container --keep left is measured again as it is, unless converge is asked.
+    again = run(["podman", "container", "exists", HOST]).returncode == 0 and "converge" not in parts
+    if not again:
         start({HOST: args.suite})
     try:
-        if not args.again:
-            with tempfile.TemporaryDirectory() as tmp:
-                results["converge"] = converge_part(Path(tmp))
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            results["converge"] = converge_part(Path(tmp)) if not again else results["converge"]
+        saved.write_text(json.dumps(results, indent=1) + "\n")
         # What only the bench host gets: wrk and the bench's own files.
         on_host("apt-get", "install", "-y", "--no-install-recommends", "wrk", "curl", "procps")
         on_host("mkdir", "-p", BENCH_DIR)
         for path in sorted((ROOT / "bench/host").iterdir()):
             run(["podman", "cp", str(path), f"{HOST}:{BENCH_DIR}/{path.name}"])
         on_host("chown", "-R", f"{USER}:{USER}", BENCH_DIR)
-        results["static"] = static_part(args.seconds)
-        results["gunicorn"] = gunicorn_part(args.seconds)
-        results["sessions"] = sessions_part()
         results["host"] = {
             "cores": int(on_host("nproc").strip()),
             "memory_mib": int(on_host("awk", "/MemTotal/{print int($2/1024)}", "/proc/meminfo").strip()),
         }
+        measure = {
+            "static": lambda: static_part(args.seconds),
+            "gunicorn": lambda: gunicorn_part(args.seconds),
+            "sessions": sessions_part,
+            "ice": ice_part,
+        }
+        for part in PARTS[1:]:
+            if part in parts:
+                results[part] = measure[part]()
+                saved.write_text(json.dumps(results, indent=1) + "\n")
     finally:
         if not args.keep:
             run(["podman", "rm", "-f", HOST])
     if args.lanes_log:
         results["suite_phases"] = suite_part(args.lanes_log)
 
-    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    saved.write_text(json.dumps(results, indent=1) + "\n")
     from report import write
 
     return write(results, args.out)

@@ -55,16 +55,19 @@ def inventory(directory: Path, groups: dict[str, list[str]], connection: str = "
     return path
 
 
-def site(path: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Runs site.yml; seconds, the tasks changed and the output. Exits on failure."""
+def site(
+    path: Path, *extra: str, env: dict[str, str] | None = None, playbook: str = "site.yml"
+) -> tuple[float, int, str]:
+    """Runs site.yml (or another playbook); seconds, the tasks changed and
+    the output. Exits on failure."""
     began = time.monotonic()
     result = run(
-        [str(BIN / "ansible-playbook"), "-i", str(path), "site.yml", *extra],
+        [str(BIN / "ansible-playbook"), "-i", str(path), playbook, *extra],
         cwd=ROOT,
         env=None if env is None else {**os.environ, **env},
     )
     elapsed = time.monotonic() - began
     if result.returncode != 0:
-        sys.exit(f"site.yml {' '.join(extra)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+        sys.exit(f"{playbook} {' '.join(extra)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
     changed = sum(int(n) for n in re.findall(r"changed=(\d+)", result.stdout))
     return elapsed, changed, result.stdout

@@ -1,7 +1,8 @@
-"""The first pass of verify (tests/verify.yml) runs each host's tests in one
-process of its own (xdist's loadgroup, one group per host): two processes
-never work on the same host at once."""
+"""The first pass of verify (tests/verify.yml), called as verify calls it,
+runs each host's tests in one process of its own (xdist's loadgroup, one
+group per host): two processes never work on the same host at once."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,13 +35,16 @@ def test_every_host(nodes):
 def test_each_hosts_tests_run_in_one_process(tmp_path):
     (tmp_path / "hosts.yml").write_text(INVENTORY)
     (tmp_path / "test_probe.py").write_text(TESTS)
+    # Beside the tests, as in tests/infra: pytest loads them while it reads the options.
+    for name in ("conftest.py", "helpers.py"):
+        shutil.copy(ROOT / "tests/infra" / name, tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conftest", "-rA",
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
          "-m", "not alone", "--dist", "loadgroup", "--numprocesses", "2",
-         "--inventory", str(tmp_path / "hosts.yml"), "--rootdir", str(tmp_path),
-         str(tmp_path / "test_probe.py")],
+         f"--inventory={tmp_path / 'hosts.yml'}", f"--ignore={tmp_path / 'test_other.py'}",
+         "--rootdir", str(tmp_path), str(tmp_path)],
         capture_output=True, text=True, timeout=120,
-        env={"PYTHONPATH": str(ROOT / "tests/infra"), "PATH": str(Path(sys.executable).parent)},
+        env={"PATH": str(Path(sys.executable).parent)},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     # -rA prints what each test printed.
