@@ -311,6 +311,10 @@ def suite_part(log: Path) -> dict:
 PARTS = ("converge", "static", "gunicorn", "sessions", "ice")
 
 
+class SkipMeasuring(Exception):
+    """--parts "": only the report, from the figures kept."""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -323,7 +327,7 @@ def main() -> int:
                         help="what to measure; the report keeps the last figures of the others")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="leave the container running")
     args = parser.parse_args()
-    parts = args.parts.split(",")
+    parts = [part for part in args.parts.split(",") if part]
     if not set(parts) <= set(PARTS):
         parser.error(f"--parts: expected some of {', '.join(PARTS)}")
 
@@ -335,9 +339,11 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     # A container --keep left is measured again as it is, unless converge is asked.
     again = run(["podman", "container", "exists", HOST]).returncode == 0 and "converge" not in parts
-    if not again:
+    if parts and not again:
         start({HOST: args.suite})
     try:
+        if not parts:
+            raise SkipMeasuring
         with tempfile.TemporaryDirectory() as tmp:
             results["converge"] = converge_part(Path(tmp)) if not again else results["converge"]
         saved.write_text(json.dumps(results, indent=1) + "\n")
@@ -361,8 +367,10 @@ def main() -> int:
             if part in parts:
                 results[part] = measure[part]()
                 saved.write_text(json.dumps(results, indent=1) + "\n")
+    except SkipMeasuring:
+        pass
     finally:
-        if not args.keep:
+        if parts and not args.keep:
             run(["podman", "rm", "-f", HOST])
     if args.lanes_log:
         results["suite_phases"] = suite_part(args.lanes_log)

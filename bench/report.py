@@ -123,8 +123,8 @@ def gunicorn_section(setups: list[dict], host: dict, out: Path) -> list[str]:
         memory = chosen["load"]["pss_total"] / reference["load"]["pss_total"]
         rows += [
             "",
-            f"- The appliance's choice on this host, {chosen['name']}: {speed:.1f}x the reference's "
-            f"requests/s at p99 {chosen['p99_ms']:.0f} ms against {reference['p99_ms']:.0f} ms, "
+            f"- The appliance's choice on this host, {chosen['name'].split(' (')[0]}: {speed:.1f}x the "
+            f"reference's requests/s at p99 {chosen['p99_ms']:.0f} ms against {reference['p99_ms']:.0f} ms, "
             f"{chosen['errors']} errors "
             f"(goal at least 1.5x, p99 no higher, no error): "
             f"{met(speed >= 1.5 and chosen['p99_ms'] <= reference['p99_ms'] and chosen['errors'] == 0)}; "
@@ -156,7 +156,8 @@ def sessions_section(sessions: dict, out: Path) -> list[str]:
         "",
         "Django's session API in OMERO.web's venv on the bench host, one process: Redis as the appliance",
         f"configures it (`{sessions['redis_backend']}`), Django's file store and its database engine on",
-        "SQLite. Each figure from a few hundred operations at that many stored sessions.",
+        "SQLite. Each figure from a thousand operations (after a hundred untimed) at that many stored",
+        "sessions.",
         "",
         "| engine | stored | saves/s | save p99 | loads/s | load p99 |",
         "|---|---:|---:|---:|---:|---:|",
@@ -231,7 +232,7 @@ def converge_section(converge: dict, ice: dict | None, out: Path) -> list[str]:
         rows += [
             f"The role's zeroc-ice build (when no wheel is given or cached), alone on the bench host: one "
             f"compiler {ice['one']:.0f} s, one per core {ice['every_core']:.0f} s, {ratio:.2f} of the time "
-            f"(goal: half on two cores): {met(ratio <= 0.55)}.",
+            f"(goal: half on two cores): {met(ratio <= 0.5)}.",
             "",
         ]
     return rows
