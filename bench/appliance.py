@@ -311,8 +311,32 @@ def suite_part(log: Path) -> dict:
 PARTS = ("converge", "static", "gunicorn", "sessions", "ice")
 
 
-class SkipMeasuring(Exception):
-    """--parts "": only the report, from the figures kept."""
+def measure(parts: list[str], results: dict, saved: Path, seconds: int) -> None:
+    """Measures these parts on the bench host, saving the figures after each."""
+    if "converge" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["converge"] = converge_part(Path(tmp))
+        saved.write_text(json.dumps(results, indent=1) + "\n")
+    # What only the bench host gets: wrk and the bench's own files.
+    on_host("apt-get", "install", "-y", "--no-install-recommends", "wrk", "curl", "procps")
+    on_host("mkdir", "-p", BENCH_DIR)
+    for path in sorted((ROOT / "bench/host").iterdir()):
+        run(["podman", "cp", str(path), f"{HOST}:{BENCH_DIR}/{path.name}"])
+    on_host("chown", "-R", f"{USER}:{USER}", BENCH_DIR)
+    results["host"] = {
+        "cores": int(on_host("nproc").strip()),
+        "memory_mib": int(on_host("awk", "/MemTotal/{print int($2/1024)}", "/proc/meminfo").strip()),
+    }
+    parts_on_host = {
+        "static": lambda: static_part(seconds),
+        "gunicorn": lambda: gunicorn_part(seconds),
+        "sessions": sessions_part,
+        "ice": ice_part,
+    }
+    for part, measure_part in parts_on_host.items():
+        if part in parts:
+            results[part] = measure_part()
+            saved.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def main() -> int:
@@ -323,8 +347,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="length of each load")
     parser.add_argument("--lanes-log", type=Path, help="a log of scripts/molecule-lanes.sh")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help="what to measure; the report keeps the last figures of the others")  # fmt: skip
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="what to measure (none: only the report); the rest keep their figures",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the container running")
     args = parser.parse_args()
     parts = [part for part in args.parts.split(",") if part]
@@ -337,41 +364,18 @@ def main() -> int:
         results = {}
     results["suite"] = args.suite
     args.out.mkdir(parents=True, exist_ok=True)
-    # A container --keep left is measured again as it is, unless converge is asked.
-    again = run(["podman", "container", "exists", HOST]).returncode == 0 and "converge" not in parts
-    if parts and not again:
-        start({HOST: args.suite})
-    try:
-        if not parts:
-            raise SkipMeasuring
-        with tempfile.TemporaryDirectory() as tmp:
-            results["converge"] = converge_part(Path(tmp)) if not again else results["converge"]
-        saved.write_text(json.dumps(results, indent=1) + "\n")
-        # What only the bench host gets: wrk and the bench's own files.
-        on_host("apt-get", "install", "-y", "--no-install-recommends", "wrk", "curl", "procps")
-        on_host("mkdir", "-p", BENCH_DIR)
-        for path in sorted((ROOT / "bench/host").iterdir()):
-            run(["podman", "cp", str(path), f"{HOST}:{BENCH_DIR}/{path.name}"])
-        on_host("chown", "-R", f"{USER}:{USER}", BENCH_DIR)
-        results["host"] = {
-            "cores": int(on_host("nproc").strip()),
-            "memory_mib": int(on_host("awk", "/MemTotal/{print int($2/1024)}", "/proc/meminfo").strip()),
-        }
-        measure = {
-            "static": lambda: static_part(args.seconds),
-            "gunicorn": lambda: gunicorn_part(args.seconds),
-            "sessions": sessions_part,
-            "ice": ice_part,
-        }
-        for part in PARTS[1:]:
-            if part in parts:
-                results[part] = measure[part]()
-                saved.write_text(json.dumps(results, indent=1) + "\n")
-    except SkipMeasuring:
-        pass
-    finally:
-        if parts and not args.keep:
-            run(["podman", "rm", "-f", HOST])
+    if parts:
+        # A container --keep left is measured again as it is, unless converge is asked.
+        kept = run(["podman", "container", "exists", HOST]).returncode == 0
+        if "converge" in parts or not kept:
+            # A fresh container is converged (and measured) first.
+            parts = ["converge", *(part for part in parts if part != "converge")]
+            start({HOST: args.suite})
+        try:
+            measure(parts, results, saved, args.seconds)
+        finally:
+            if not args.keep:
+                run(["podman", "rm", "-f", HOST])
     if args.lanes_log:
         results["suite_phases"] = suite_part(args.lanes_log)
 
