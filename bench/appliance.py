@@ -47,6 +47,8 @@ VENV = "/opt/omero/web/venv"
 USER = "omero-web"
 PORT = 5100
 HTTPS_PORT = 8443  # the demo's group_vars, which the bench inventory takes
+# The bench host is an all-in-one host.
+BENCH_GROUPS = {group: [HOST] for group in GROUPS}
 # The reference role's default first, then others the appliance could
 # choose; the appliance's own choice on the bench host (read from its
 # running gunicorn) is added when it is not one of them.
@@ -83,10 +85,9 @@ def profile(output: str) -> list[tuple[str, float]]:
 
 
 def converge_part(directory: Path) -> dict:
-    groups = {group: [HOST] for group in GROUPS}
-    hosts = inventory(directory, groups)
+    hosts = inventory(directory, BENCH_GROUPS)
     # The stock connection without the appliance's pipelining, for the ratio.
-    stock = inventory(directory, groups, "containers.podman.podman")
+    stock = inventory(directory, BENCH_GROUPS, "containers.podman.podman")
     env = {
         "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
         "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "12",
@@ -109,7 +110,7 @@ def ice_part() -> dict:
     each into an empty cache of its own."""
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
-        hosts = inventory(Path(tmp), {group: [HOST] for group in GROUPS})
+        hosts = inventory(Path(tmp), BENCH_GROUPS)
         for jobs in (1, 0):
             cache = Path(tmp) / f"ice-{jobs}"
             cache.mkdir()
@@ -122,14 +123,21 @@ def ice_part() -> dict:
 # --- static files ----------------------------------------------------------
 
 
-def wrk(url: str, seconds: int, connections: int, script: str = "", gzip: bool = False) -> dict:
-    out = on_host(
-        "wrk", "--threads", "2", "--connections", str(connections), "--duration", f"{seconds}s",
-        "--timeout", "10s", "--latency", *(["--script", script] if script else []),
+def wrk_argv(url: str, seconds: int, connections: int, script: str = "", gzip: bool = False) -> list[str]:
+    """wrk on the bench host, for seconds, its report with p99."""
+    return [
+        "podman", "exec", HOST, "wrk", "--threads", "2", "--connections", str(connections),
+        "--duration", f"{seconds}s", "--timeout", "10s", "--latency",
+        *(["--script", script] if script else []),
         *(["--header", "Accept-Encoding: gzip"] if gzip else []), url,
-        timeout=seconds + 60,
-    )  # fmt: skip
-    return parse_wrk(out)
+    ]  # fmt: skip
+
+
+def wrk(url: str, seconds: int, connections: int, script: str = "", gzip: bool = False) -> dict:
+    result = run(wrk_argv(url, seconds, connections, script, gzip), timeout=seconds + 60)
+    if result.returncode != 0:
+        sys.exit(f"wrk {url} failed on {HOST}: {result.stderr[-2000:]}")
+    return parse_wrk(result.stdout)
 
 
 def parse_wrk(out: str) -> dict:
@@ -186,17 +194,17 @@ class gunicorn:  # noqa: N801 - used as a context manager, like open()
             "--worker-class", setup["class"], "--timeout", "60", "--no-control-socket",
             *(["--preload"] if setup["preload"] else []), "bench_wsgi:application",
         )  # fmt: skip
+        login = f"http://127.0.0.1:{PORT}/webclient/login/"
         for _ in range(120):
-            if run(["podman", "exec", HOST, "curl", "-fsS", "-o", "/dev/null",
-                    f"http://127.0.0.1:{PORT}/webclient/login/"]).returncode == 0:  # fmt: skip
+            if run(["podman", "exec", HOST, "curl", "-fsS", "-o", "/dev/null", login]).returncode == 0:
                 return self
             time.sleep(0.5)
         self.__exit__()
         sys.exit(f"gunicorn {setup} did not answer in 60 s")
 
     def __exit__(self, *exc) -> None:
-        run(["podman", "exec", HOST, "systemctl", "stop", "bench-gunicorn"])
-        run(["podman", "exec", HOST, "systemctl", "reset-failed", "bench-gunicorn"])
+        on_host("systemctl", "stop", "bench-gunicorn", check=False)
+        on_host("systemctl", "reset-failed", "bench-gunicorn", check=False)
 
     def memory(self) -> dict:
         """Resident (RSS) and proportional (PSS, shared pages split) MiB of
@@ -246,9 +254,7 @@ def gunicorn_part(seconds: int) -> list[dict]:
             with gunicorn(setup) as server:
                 wrk(f"http://127.0.0.1:{PORT}", 3, 32, f"{BENCH_DIR}/mix.lua")  # every worker warm
                 rest = server.memory()
-                argv = ["podman", "exec", HOST, "wrk", "--threads", "2", "--connections", "32",
-                        "--duration", f"{seconds}s", "--timeout", "10s", "--latency",
-                        "--script", f"{BENCH_DIR}/mix.lua", f"http://127.0.0.1:{PORT}"]  # fmt: skip
+                argv = wrk_argv(f"http://127.0.0.1:{PORT}", seconds, 32, f"{BENCH_DIR}/mix.lua")
                 load = subprocess.Popen(argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 time.sleep(seconds / 2)
                 busy = server.memory()

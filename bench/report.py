@@ -13,6 +13,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def met(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -38,9 +44,7 @@ def static_section(static: dict, out: Path) -> list[str]:
     ax.set_ylabel("KiB of bodies")
     ax.set_title("Login page and its assets")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "static.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "static.png")
     rows = [
         "## Static files",
         "",
@@ -95,9 +99,7 @@ def gunicorn_section(setups: list[dict], host: dict, out: Path) -> list[str]:
     right.invert_yaxis()
     right.set_yticks([])
     right.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(out / "gunicorn.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "gunicorn.png")
     rows = [
         "## Gunicorn",
         "",
@@ -148,9 +150,7 @@ def sessions_section(sessions: dict, out: Path) -> list[str]:
         ax.set_ylabel(what)
         ax.set_ylim(bottom=0)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "sessions.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "sessions.png")
     rows = [
         "## Sessions",
         "",
@@ -194,9 +194,7 @@ def converge_section(converge: dict, ice: dict | None, out: Path) -> list[str]:
     ax.barh([name[:60] for name, _ in slowest], [s for _, s in slowest])
     ax.invert_yaxis()
     ax.set_xlabel("seconds, first converge")
-    fig.tight_layout()
-    fig.savefig(out / "converge.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "converge.png")
     goals = {"first": 45, "second": 15}
     rows = [
         "## Converge",
@@ -253,9 +251,7 @@ def suite_section(phases: dict, out: Path) -> list[str]:
     ax.set_xlabel("minutes")
     ax.invert_yaxis()
     ax.legend(ncol=4, fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "suite.png", dpi=100)
-    plt.close(fig)
+    save(fig, out / "suite.png")
     rows = [
         "## The test suite",
         "",
@@ -280,10 +276,15 @@ def write(results: dict, out: Path) -> int:
         "measured side by side in the same run. The figures themselves: results.json.",
         "",
     ]
-    lines += static_section(results["static"], out)
-    lines += gunicorn_section(results["gunicorn"], results["host"], out)
-    lines += sessions_section(results["sessions"], out)
-    lines += converge_section(results["converge"], results.get("ice"), out)
+    # Only the parts measured so far (bench/appliance.py --parts).
+    if "static" in results:
+        lines += static_section(results["static"], out)
+    if "gunicorn" in results:
+        lines += gunicorn_section(results["gunicorn"], results["host"], out)
+    if "sessions" in results:
+        lines += sessions_section(results["sessions"], out)
+    if "converge" in results:
+        lines += converge_section(results["converge"], results.get("ice"), out)
     if results.get("suite_phases"):
         lines += suite_section(results["suite_phases"], out)
     (out / "REPORT.md").write_text("\n".join(lines))

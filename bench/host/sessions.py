@@ -66,7 +66,7 @@ def key(i: int) -> str:
     return f"{PREFIX}{i:027d}"
 
 
-def fill(engine: str, start: int, stop: int, expired: bool = False) -> None:
+def fill(engine: str, start: int, stop: int) -> None:
     """Stores sessions start..stop-1 straight into the engine's storage."""
     store = ENGINES[engine]()
     encoded = store.encode(DATA)

@@ -73,13 +73,8 @@ def load(accept: str, cache: dict[str, dict[str, str]], heed_cache_control: bool
         raise SystemExit(f"{PAGE} answered {status}")
     totals["requests"] += 1
     totals["bytes"] += len(body)
-    queue = page_assets(text(got, body), PAGE)
-    seen = set()
-    while queue:
-        url = queue.pop(0)
-        if url in seen:
-            continue
-        seen.add(url)
+    assets = page_assets(text(got, body), PAGE)
+    for url in assets:
         ask = dict(headers)
         if url in cache:
             if heed_cache_control and fresh(cache[url]):
@@ -103,7 +98,7 @@ def load(accept: str, cache: dict[str, dict[str, str]], heed_cache_control: bool
         if status != 200:
             continue
         cache[url] = got
-    totals["assets"] = len(seen)
+    totals["assets"] = len(assets)
     return totals
 
 
