@@ -44,6 +44,14 @@ CASES = {
         {"omero_web_request_timeout": 0},
         ["omero_web_request_timeout = 0: expected 5 to 86400 seconds"],
     ),
+    # 0 workers passes the spec's int check; gunicorn would not start.
+    "no gunicorn worker": (
+        {"omero_web_workers": 0},
+        [
+            "omero_web_workers = 0, omero_web_threads",
+            "expected sync, gthread, gevent or eventlet, 1 to 256 processes",
+        ],
+    ),
     "negative build jobs": (
         {"omero_web_ice_build_jobs": -2},
         ["omero_web_ice_build_jobs = -2: expected 1 to 256 compilers at once, or 0 for one per core"],
