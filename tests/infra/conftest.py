@@ -58,6 +58,16 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "alone: changes or runs a playbook beyond its own host, so no other test runs meanwhile"
     )
+    # Which scenarios run a test: each names a marker expression in
+    # APPLIANCE_TESTS (molecule/*/molecule.yml); tests/verify.yml adds
+    # "not any_config" after a side effect.
+    config.addinivalue_line(
+        "markers", "any_topology: does not depend on the topology, so the all-in-one scenario alone runs it"
+    )
+    config.addinivalue_line("markers", "cluster: needs a load balancer and several nodes")
+    config.addinivalue_line(
+        "markers", "any_config: does not depend on the config a side effect changes: runs before it only"
+    )
 
 
 @lru_cache
@@ -136,6 +146,13 @@ def nodes(request) -> list[Node]:
 
 def in_group(nodes: list[Node], group: str) -> list[Node]:
     return [n for n in nodes if group in n.groups]
+
+
+def limit_to_one_apache(node: Node, nodes: list[Node]) -> str:
+    """A --limit of this host and every host that is not an Apache front
+    end: a run that changes one front end leaves the others out, and proves a
+    --limit that leaves out a host the roles read."""
+    return ",".join(n.name for n in nodes if n == node or "apache_frontends" not in n.groups)
 
 
 def session_store_of(node: Node, nodes: list[Node]) -> Node | None:

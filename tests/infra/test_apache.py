@@ -15,6 +15,7 @@ from conftest import (
     connects,
     host_of,
     in_group,
+    limit_to_one_apache,
     nginx_port,
     run_site,
     wait_for,
@@ -155,7 +156,7 @@ def test_a_port_apache_cannot_bind_is_rolled_back(host, node, nodes, client, pre
     out a host the roles read (the other front end)."""
     files = ["/etc/apache2/ports.conf", "/etc/apache2/sites-available/omero-web.conf"]
     before = [host.file(f).sha256sum for f in files]
-    limit = ",".join(n.name for n in nodes if n == node or "apache_frontends" not in n.groups)
+    limit = limit_to_one_apache(node, nodes)
     with PortHolder(host, 8443):
         extra = {"apache_https_port": 8443, "apache_reload_timeout": 5}
         result = run_site(request.config.getoption("inventory"), extra, "--limit", limit)

@@ -9,8 +9,12 @@ nothing else), and that OMERO.web still serves from the same venv with its
 config untouched.
 """
 
+import pytest
+
 from conftest import ROOT, _inventory, changed_nothing, host_of, recap, run_site
 from helpers import PROPERTIES, VENV, applied_config, http
+
+pytestmark = [pytest.mark.any_topology, pytest.mark.any_config]
 
 CHECK_MODE = {"args": ["--check", "--diff"]}
 

@@ -19,6 +19,8 @@ from conftest import (
 )
 from helpers import applied_config, http
 
+pytestmark = pytest.mark.any_config
+
 PROBE_PORT = 8999
 
 

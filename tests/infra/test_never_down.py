@@ -58,7 +58,12 @@ def all_in_one(inventory):
     return found
 
 
-pytestmark = [pytest.mark.group("omero_web_nodes"), pytest.mark.once]
+pytestmark = [
+    pytest.mark.group("omero_web_nodes"),
+    pytest.mark.once,
+    pytest.mark.any_topology,
+    pytest.mark.any_config,
+]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from conftest import is_container, nginx_url, wait_for
 from helpers import http, web_setting
 
-pytestmark = pytest.mark.reboot
+pytestmark = [pytest.mark.reboot, pytest.mark.any_config]
 
 
 def system_state(host) -> str:

@@ -8,6 +8,8 @@ import pytest
 from conftest import changed_nothing, host_of, in_group, nginx_url, recap, remote_frontends, run_site
 from helpers import BROKEN_MIDDLEWARE, PROPERTIES, Load, applied_config, config_with, live_state, login_page
 
+pytestmark = pytest.mark.cluster
+
 
 @pytest.fixture
 def cluster(nodes):

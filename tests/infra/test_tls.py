@@ -27,6 +27,7 @@ from conftest import (
     changed_nothing,
     host_of,
     is_container,
+    limit_to_one_apache,
     nginx_https_port,
     nginx_port,
     nginx_url,
@@ -37,7 +38,7 @@ from conftest import (
 )
 from helpers import VENV, Load, as_omero_web, http
 
-pytestmark = pytest.mark.group("frontends")
+pytestmark = [pytest.mark.group("frontends"), pytest.mark.any_config]
 
 CERTIFICATE = "/etc/ssl/omero-web/certificate.pem"
 KEY = "/etc/ssl/omero-web/private-key.pem"
@@ -440,7 +441,7 @@ def test_the_acme_ca_issues_and_its_timer_renews_without_a_failed_request(host, 
 
 @pytest.mark.once
 @pytest.mark.alone
-def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, prefix, pytestconfig):
+def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, nodes, prefix, pytestconfig):
     """The run fails naming tls_acme_directory; the front end keeps serving
     its certificate, and plain HTTP serves the CA's challenge path. Where an
     ACME CA issues (Nginx: a new CA URL makes certbot ask anew) and where
@@ -453,7 +454,8 @@ def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, prefix, pyte
     before = served(ip, port)
     unreachable = "https://127.0.0.1:9/directory"
     extra = {"tls_acme_directory": unreachable} | ({} if acme() else {"tls_certificate_source": "acme"})
-    result = run_site(inventory, extra, timeout=900)
+    limit = ("--limit", limit_to_one_apache(node, nodes))
+    result = run_site(inventory, extra, *limit, timeout=900)
     output = result.stdout + result.stderr
     try:
         assert result.returncode != 0, output[-3000:]
@@ -472,5 +474,5 @@ def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, prefix, pyte
         assert (status, body.strip()) == (200, token)
     finally:
         if not acme():
-            restored = run_site(inventory, {}, timeout=900)
+            restored = run_site(inventory, {}, *limit, timeout=900)
             assert restored.returncode == 0, (restored.stdout + restored.stderr)[-3000:]
