@@ -10,16 +10,17 @@ pair measured side by side:
               the stock Podman connection (no pipelining)
   static    - bytes and requests of a first and a repeat load of the login
               page, a browser against one that gets no compression and no
-              Cache-Control; static requests/s through Nginx against
-              gunicorn with whitenoise (the bench host only)
+              Cache-Control; static requests/s through Nginx (HTTPS, and
+              the same location over plain HTTP) against gunicorn with
+              whitenoise (the bench host only)
   gunicorn  - worker classes, workers and threads on a mixed load (half the
               requests wait on a stand-in for OMERO.server), against the
               reference role's 5 sync workers: requests/s, p99, errors and
               memory at rest and under load
   sessions  - Redis, file and database engines at 1k, 10k and 100k stored
               sessions; clearsessions' work at 100k
-  zeroc-ice - the role's build of the wheel with one compiler and with one
-              per core
+  zeroc-ice - the role's build of the wheel as it was (one compiler, debug
+              information), on every core, and as it is (every core, none)
   suite     - where `make test`'s time goes, from a log of
               scripts/molecule-lanes.sh (--lanes-log)
 Requests go only to 127.0.0.1 inside that container (wrk runs there, for a
@@ -46,6 +47,7 @@ BENCH_DIR = "/opt/omero/web/bench"
 VENV = "/opt/omero/web/venv"
 USER = "omero-web"
 PORT = 5100
+PLAIN_PORT = 5101  # Nginx's static location over plain HTTP (plain_nginx)
 HTTPS_PORT = 8443  # the demo's group_vars, which the bench inventory takes
 # The bench host is an all-in-one host.
 BENCH_GROUPS = {group: [HOST] for group in GROUPS}
@@ -106,18 +108,33 @@ def converge_part(directory: Path) -> dict:
 
 
 def ice_part() -> dict:
-    """The role's zeroc-ice build with one compiler and with one per core,
-    each into an empty cache of its own."""
-    seconds = {}
+    """The role's zeroc-ice build as it was (one compiler, debug information)
+    and as it is (one compiler per core, none), each into an empty cache of
+    its own; the compilers are installed first, outside the timings."""
+    on_host("apt-get", "install", "--yes", "--no-install-recommends",
+            "gcc", "g++", "python3-dev", "libssl-dev", "libbz2-dev")  # fmt: skip
+    builds = {
+        "before": {"jobs": 1, "debug": True},
+        "every_core_debug": {"jobs": 0, "debug": True},
+        "now": {"jobs": 0, "debug": False},
+    }
+    figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         hosts = inventory(Path(tmp), BENCH_GROUPS)
-        for jobs in (1, 0):
-            cache = Path(tmp) / f"ice-{jobs}"
+        for label, build in builds.items():
+            cache = Path(tmp) / f"ice-{label}"
             cache.mkdir()
-            extra = ("-e", f"omero_web_wheel_cache={cache}", "-e", f"omero_web_ice_build_jobs={jobs}")
-            seconds[jobs] = site(hosts, *extra, playbook="bench/ice_build.yml")[0]
-            print(f"zeroc-ice built, {jobs or 'one per core'} compiler(s): {seconds[jobs]:.0f} s", flush=True)
-    return {"one": seconds[1], "every_core": seconds[0]}
+            variables = {
+                "omero_web_wheel_cache": str(cache),
+                "omero_web_ice_build_jobs": build["jobs"],
+                "omero_web_ice_build_debug": build["debug"],
+            }
+            extra = ("-e", json.dumps(variables))
+            seconds = site(hosts, *extra, playbook="bench/ice_build.yml")[0]
+            size = sum(wheel.stat().st_size for wheel in cache.glob("zeroc_ice-*.whl")) / 2**20
+            figures[label] = {**build, "seconds": seconds, "wheel_mib": size}
+            print(f"zeroc-ice built ({label}): {seconds:.0f} s, {size:.1f} MiB", flush=True)
+    return figures
 
 
 # --- static files ----------------------------------------------------------
@@ -157,6 +174,26 @@ def parse_wrk(out: str) -> dict:
     }
 
 
+class plain_nginx:  # noqa: N801 - used as a context manager, like open()
+    """The site's own static location, copied from the live site into a
+    plain-HTTP server on 127.0.0.1:PLAIN_PORT of the bench host alone, so
+    Nginx and whitenoise are compared over the same transport."""
+
+    path = "/etc/nginx/conf.d/bench-plain-static.conf"
+
+    def __enter__(self) -> plain_nginx:
+        site = on_host("cat", "/etc/nginx/sites-enabled/omero-web.conf")
+        location = re.search(r"^ +location /static/ \{.*?^ +\}$", site, re.MULTILINE | re.DOTALL).group(0)
+        conf = f"server {{\n    listen 127.0.0.1:{PLAIN_PORT};\n    sendfile on;\n{location}\n}}\n"
+        write = f"printf '%s' {shlex.quote(conf)} > {self.path}"
+        on_host("sh", "-c", f"{write} && nginx -t -q && systemctl reload nginx")
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        on_host("sh", "-c", f"rm -f {self.path} && systemctl reload nginx", check=False)
+
+
 def static_part(seconds: int) -> dict:
     loads = json.loads(on_host("python3", f"{BENCH_DIR}/static_load.py", f"https://127.0.0.1:{HTTPS_PORT}/"))
     # The login page's largest and smallest scripts, asked for as browsers do
@@ -166,6 +203,9 @@ def static_part(seconds: int) -> dict:
     served = {}
     for asset in (first["largest"], first["smallest"]):
         served[asset] = {"nginx": wrk(f"https://127.0.0.1:{HTTPS_PORT}{asset}", seconds, 16, gzip=True)}
+    with plain_nginx():
+        for asset, figures in served.items():
+            figures["nginx_plain"] = wrk(f"http://127.0.0.1:{PLAIN_PORT}{asset}", seconds, 16, gzip=True)
     with gunicorn({"class": "sync", "workers": 5, "threads": 1, "preload": False}, whitenoise=True):
         for asset, figures in served.items():
             figures["whitenoise"] = wrk(f"http://127.0.0.1:{PORT}{asset}", seconds, 16, gzip=True)
