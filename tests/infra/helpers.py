@@ -216,6 +216,9 @@ def config_with(node, **properties) -> dict:
 
 # json.JSONDecoder imports (the schema lets it through) but is no
 # middleware: Django cannot build its chain, every worker fails to boot.
+# omero_web_health_timeout for runs that break OMERO.web on purpose: the
+# wait they prove ends, shorter than the default so the tests do not idle.
+HEALTH_WAIT = 60
 BROKEN_MIDDLEWARE = [
     {"index": 1, "class": "django.middleware.common.CommonMiddleware"},
     {"index": 3, "class": "django.contrib.sessions.middleware.SessionMiddleware"},

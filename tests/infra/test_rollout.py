@@ -6,7 +6,16 @@ balancer serves throughout."""
 import pytest
 
 from conftest import changed_nothing, host_of, in_group, nginx_url, recap, remote_frontends, run_site
-from helpers import BROKEN_MIDDLEWARE, PROPERTIES, Load, applied_config, config_with, live_state, login_page
+from helpers import (
+    BROKEN_MIDDLEWARE,
+    HEALTH_WAIT,
+    PROPERTIES,
+    Load,
+    applied_config,
+    config_with,
+    live_state,
+    login_page,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -25,7 +34,10 @@ def test_a_node_that_does_not_come_up_stops_the_rollout(request, cluster):
     with Load(lb, f"{nginx_url(balancer)}/webclient/login/") as load:
         result = run_site(
             request.config.getoption("inventory"),
-            config_with(web[0], **{"omero.web.middleware": BROKEN_MIDDLEWARE}),
+            {
+                **config_with(web[0], **{"omero.web.middleware": BROKEN_MIDDLEWARE}),
+                "omero_web_health_timeout": HEALTH_WAIT,
+            },
         )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
