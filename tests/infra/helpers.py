@@ -216,9 +216,6 @@ def config_with(node, **properties) -> dict:
 
 # json.JSONDecoder imports (the schema lets it through) but is no
 # middleware: Django cannot build its chain, every worker fails to boot.
-# omero_web_health_timeout for runs that break OMERO.web on purpose: the
-# wait they prove ends, shorter than the default so the tests do not idle.
-HEALTH_WAIT = 60
 BROKEN_MIDDLEWARE = [
     {"index": 1, "class": "django.middleware.common.CommonMiddleware"},
     {"index": 3, "class": "django.contrib.sessions.middleware.SessionMiddleware"},
@@ -226,6 +223,18 @@ BROKEN_MIDDLEWARE = [
     {"index": 5, "class": "django.contrib.messages.middleware.MessageMiddleware"},
     {"index": 7, "class": "json.JSONDecoder"},
 ]
+# omero_web_health_timeout for runs that break OMERO.web on purpose: the
+# wait they prove ends, shorter than the default so the tests do not idle.
+HEALTH_WAIT = 60
+
+
+def crashing_change(node) -> dict:
+    """Extra variables of a change that passes every check and crashes
+    OMERO.web on start, with the shorter health wait."""
+    return {
+        **config_with(node, **{"omero.web.middleware": BROKEN_MIDDLEWARE}),
+        "omero_web_health_timeout": HEALTH_WAIT,
+    }
 
 
 # Processes from /proc (minimal hosts have no procps): pid, parent, command line.

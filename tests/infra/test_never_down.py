@@ -28,7 +28,6 @@ from conftest import (
     run_site,
 )
 from helpers import (
-    BROKEN_MIDDLEWARE,
     HEALTH_WAIT,
     OMERODIR,
     VENV,
@@ -36,6 +35,7 @@ from helpers import (
     PortHolder,
     applied_config,
     config_with,
+    crashing_change,
     http,
     live_state,
     load_session,
@@ -165,10 +165,7 @@ def test_a_change_that_does_not_come_up_healthy_is_rolled_back(inventory, subjec
     before = live_state(host)
     started = time.monotonic()
     with Load(host, login_url(node)) as load:
-        broken = config_with(node, **{"omero.web.middleware": BROKEN_MIDDLEWARE})
-        result = run_site(
-            inventory, {**broken, "omero_web_health_timeout": HEALTH_WAIT}, "--limit", node.name
-        )
+        result = run_site(inventory, crashing_change(node), "--limit", node.name)
     took = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode != 0, output

@@ -7,12 +7,10 @@ import pytest
 
 from conftest import changed_nothing, host_of, in_group, nginx_url, recap, remote_frontends, run_site
 from helpers import (
-    BROKEN_MIDDLEWARE,
-    HEALTH_WAIT,
     PROPERTIES,
     Load,
     applied_config,
-    config_with,
+    crashing_change,
     live_state,
     login_page,
 )
@@ -34,10 +32,7 @@ def test_a_node_that_does_not_come_up_stops_the_rollout(request, cluster):
     with Load(lb, f"{nginx_url(balancer)}/webclient/login/") as load:
         result = run_site(
             request.config.getoption("inventory"),
-            {
-                **config_with(web[0], **{"omero.web.middleware": BROKEN_MIDDLEWARE}),
-                "omero_web_health_timeout": HEALTH_WAIT,
-            },
+            crashing_change(web[0]),
         )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
