@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- variables:start -->", "<!-- variables:end -->"
-ROLES = ["omero_web", "nginx", "apache", "tls", "redis", "firewall"]
+ROLES = ["omero_web", "nginx", "apache", "tls", "redis", "firewall", "applied_state"]
 
 
 def cell(text: object) -> str:

@@ -8,6 +8,8 @@ import shlex
 
 VENV = "/opt/omero/web/venv"
 OMERODIR = "/opt/omero/web/OMERO.web"
+# Each role's record of what it last applied (roles/applied_state).
+APPLIED = "/var/lib/omero-web-appliance/applied"
 PROPERTIES = "/opt/omero/web/config/omero-web.properties"
 USER = "omero-web"
 ENV = (

@@ -17,7 +17,7 @@ from conftest import (
     run_site,
     wait_for,
 )
-from helpers import applied_config, http
+from helpers import APPLIED, applied_config, http
 
 pytestmark = pytest.mark.any_config
 
@@ -84,9 +84,12 @@ def test_gunicorn_answers_only_the_front_ends_on_other_hosts(host, node, nodes):
 
 def test_the_firewall_play_alone_keeps_every_port_a_full_run_opened(request, nodes):
     """Each service keeps its declaration on the host, so playbooks/firewall.yml
-    alone (no other role ran, no facts gathered) loads the same ruleset."""
+    alone (no other role ran, no facts gathered) loads the same ruleset. The
+    firewall's record goes first, so the role takes every step."""
     hosts = {n.name: host_of(n) for n in nodes}
     before = {name: h.check_output("nft list ruleset") for name, h in hosts.items()}
+    for h in hosts.values():
+        h.run_expect([0], f"rm -f {APPLIED}/firewall.json")
     result = run_site(request.config.getoption("inventory"), {}, playbook="playbooks/firewall.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     assert changed_nothing(result), recap(result)
@@ -94,3 +97,4 @@ def test_the_firewall_play_alone_keeps_every_port_a_full_run_opened(request, nod
         assert h.check_output("nft list ruleset") == before[name], name
         declared = h.check_output("ls /etc/omero-web-appliance/firewall.d").split()
         assert declared, name
+        assert h.file(f"{APPLIED}/firewall.json").exists, name

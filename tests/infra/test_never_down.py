@@ -374,6 +374,30 @@ def test_a_run_killed_half_way_is_finished_by_the_next(inventory, subject):
 
 
 @pytest.mark.once(1)
+def test_what_was_changed_by_hand_is_put_back_by_the_next_run(inventory, subject):
+    """The roles skip their steps only while the host is as they left it."""
+    node, host = subject
+    site, redis = "/etc/nginx/sites-available/omero-web.conf", "/etc/redis/redis.conf"
+    before = {path: host.file(path).sha256sum for path in (site, redis)}
+    ruleset = host.check_output("nft list table inet appliance")
+    host.run_expect([0], f"echo '# edited by hand' >> {site}")
+    host.run_expect([0], f"echo '# edited by hand' >> {redis}")
+    host.run_expect([0], "nft delete table inet appliance")
+    host.run_expect([0], "systemctl stop omero-web")
+
+    repaired = run_site(inventory, {}, "--limit", node.name)
+    assert repaired.returncode == 0, repaired.stdout[-3000:]
+    for role in ("omero_web", "nginx", "redis", "firewall"):
+        assert f"{role} runs its steps:" in repaired.stdout, role
+    assert {path: host.file(path).sha256sum for path in (site, redis)} == before
+    assert host.check_output("nft list table inet appliance") == ruleset
+    assert serving(node, host)
+    again = run_site(inventory, {}, "--limit", node.name)
+    assert again.returncode == 0 and changed_nothing(again), recap(again)
+    assert "runs its steps:" not in again.stdout
+
+
+@pytest.mark.once(1)
 def test_gunicorn_killed_shows_maintenance_then_comes_back(subject):
     node, host = subject
     pid = host.check_output("systemctl show --property MainPID --value omero-web")

@@ -1,0 +1,134 @@
+# GPL-2.0-or-later
+"""The fingerprint of everything a role's run on this host depends on.
+
+- the appliance's code: every file of the roles and of the given sources;
+- the settings: every variable a role declares (defaults, argument specs),
+  templated on this host;
+- the topology: the groups, and per host its address and what the roles
+  published in this run (the endpoints of tasks/publish.yml);
+- this host's facts the roles read (OS, Python, cores, memory, address).
+
+Variables a role computes from its own tasks' results (vars/main.yml) are
+covered by the code and by what they derive from. A value that cannot be
+templated yet (it waits on a task) counts by the error it gives, the same in
+every run.
+"""
+
+import hashlib
+import json
+import os
+
+import yaml
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+
+DOCUMENTATION = r"""
+name: applied_state_inputs
+short_description: Fingerprint of a role's inputs on this host
+options:
+  roles_dir: {type: path, required: true, description: The folder of the appliance's roles.}
+  sources: {type: list, elements: path, default: [], description: Further folders of code the roles install.}
+  published: {type: list, elements: str, default: [], description: Facts the roles publish for other hosts.}
+"""
+
+FACTS = [
+    "distribution",
+    "distribution_major_version",
+    "distribution_release",
+    "processor_vcpus",
+    "memtotal_mb",
+    "fqdn",
+    "hostname",
+]
+
+_code_hashes = {}
+
+
+def code_hash(folders):
+    """sha256 over the relative path and content of every file below the
+    folders (computed once per run)."""
+    key = tuple(folders)
+    if key not in _code_hashes:
+        digest = hashlib.sha256()
+        for folder in folders:
+            for root, dirs, files in os.walk(folder):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+                for name in sorted(files):
+                    if name.endswith(".pyc"):
+                        continue
+                    path = os.path.join(root, name)
+                    digest.update(os.path.relpath(path, folder).encode() + b"\0")
+                    with open(path, "rb") as handle:
+                        digest.update(hashlib.sha256(handle.read()).digest())
+        _code_hashes[key] = digest.hexdigest()
+    return _code_hashes[key]
+
+
+def declared_names(roles_dir):
+    """Variables the roles declare: their defaults and argument specs."""
+    names = set()
+    for role in sorted(os.listdir(roles_dir)):
+        defaults = os.path.join(roles_dir, role, "defaults", "main.yml")
+        specs = os.path.join(roles_dir, role, "meta", "argument_specs.yml")
+        if os.path.isfile(defaults):
+            with open(defaults) as handle:
+                names.update((yaml.safe_load(handle) or {}).keys())
+        if os.path.isfile(specs):
+            with open(specs) as handle:
+                for entry in ((yaml.safe_load(handle) or {}).get("argument_specs") or {}).values():
+                    names.update((entry.get("options") or {}).keys())
+    return sorted(names)
+
+
+def plain(value):
+    """JSON-ready, keys sorted, whatever types templating gave."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in sorted(value.items(), key=lambda pair: str(pair[0]))}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        roles_dir = self.get_option("roles_dir")
+        sources = self.get_option("sources")
+        published = self.get_option("published")
+
+        settings = {}
+        for name in declared_names(roles_dir):
+            if name not in variables:
+                continue
+            try:
+                settings[name] = plain(self._templar.template(variables[name]))
+            except AnsibleError as error:
+                settings[name] = "<" + type(error).__name__ + ">"
+
+        hostvars = variables["hostvars"]
+        groups = variables["groups"]
+        hosts = {}
+        for host in sorted(groups.get("all", [])):
+            their = hostvars[host]
+            facts = their.get("ansible_facts") or {}
+            hosts[host] = {
+                "address": (facts.get("default_ipv4") or {}).get("address"),
+                "ansible_host": their.get("ansible_host"),
+                # Only what was published in this run: a --limit leaves the
+                # facts of hosts outside it unknown, and a role that needs
+                # one of them stops on its own check.
+                **{name: plain(their[name]) for name in published if their.get(name) is not None},
+            }
+        facts = variables.get("ansible_facts") or {}
+        data = {
+            "code": code_hash([roles_dir, *sources]),
+            "settings": settings,
+            "groups": {name: sorted(members) for name, members in groups.items()},
+            "hosts": hosts,
+            "host": variables.get("inventory_hostname"),
+            "facts": {name: plain(facts.get(name)) for name in FACTS},
+            "python": plain((facts.get("python") or {}).get("version")),
+        }
+        return [hashlib.sha256(json.dumps(plain(data), sort_keys=True).encode()).hexdigest()]

@@ -1,0 +1,56 @@
+"""A run with nothing to do: each role compares the host with what it last
+applied (roles/applied_state) and skips its steps. Without the records the
+roles take every step, and those change nothing either, in check mode and
+for real. Every topology, every host at once.
+"""
+
+import time
+
+import pytest
+
+from conftest import changed_nothing, host_of, recap, run_site
+from helpers import APPLIED
+
+pytestmark = pytest.mark.any_config
+
+# The role each group runs; the firewall runs everywhere.
+ROLE_OF_GROUP = {
+    "session_stores": "redis",
+    "omero_web_nodes": "omero_web",
+    "frontends": "nginx",
+    "apache_frontends": "apache",
+}
+
+
+def records(host) -> dict[str, str]:
+    """Each record on the host and when it was written."""
+    listing = host.check_output(f"find {APPLIED} -name '*.json' -printf '%f %T@\\n'")
+    return dict(line.split() for line in listing.splitlines())
+
+
+def test_a_run_with_nothing_to_do_skips_every_role_and_the_full_steps_change_nothing(request, nodes):
+    inventory = request.config.getoption("inventory")
+    hosts = {n.name: host_of(n) for n in nodes}
+    for node in nodes:
+        roles = {ROLE_OF_GROUP[g] for g in node.groups if g in ROLE_OF_GROUP} | {"firewall"}
+        assert set(records(hosts[node.name])) == {f"{role}.json" for role in roles}, node.name
+        assert hosts[node.name].file(APPLIED).mode == 0o700
+
+    for host in hosts.values():
+        host.run_expect([0], f"rm -f {APPLIED}/*.json")
+    check = run_site(inventory, {}, "--check", "--diff")
+    assert check.returncode == 0 and changed_nothing(check), recap(check)
+    assert all(records(host) == {} for host in hosts.values()), "check mode wrote a record"
+    started = time.monotonic()
+    full = run_site(inventory, {})
+    full_took = time.monotonic() - started
+    assert full.returncode == 0 and changed_nothing(full), recap(full)
+    recorded = {name: records(host) for name, host in hosts.items()}
+
+    started = time.monotonic()
+    fast = run_site(inventory, {})
+    fast_took = time.monotonic() - started
+    assert fast.returncode == 0 and changed_nothing(fast), recap(fast)
+    assert "runs its steps:" not in fast.stdout, fast.stdout[-3000:]
+    assert {name: records(host) for name, host in hosts.items()} == recorded
+    print(f"every step: {full_took:.0f} s; nothing to do: {fast_took:.0f} s ({len(hosts)} hosts)")

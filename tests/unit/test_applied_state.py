@@ -1,0 +1,142 @@
+"""The record of what a role last applied (roles/applied_state): the module
+run as Ansible runs it, on files of a temporary folder, and the inputs'
+fingerprint."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROLE = Path(__file__).resolve().parents[2] / "roles/applied_state"
+MODULE = ROLE / "library/applied_state.py"
+LOOKUP = ROLE / "lookup_plugins/applied_state_inputs.py"
+spec = importlib.util.spec_from_file_location("applied_state_inputs", LOOKUP)
+inputs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(inputs)
+
+
+@pytest.fixture
+def managed(tmp_path):
+    """A role's files: a config, a link, and a folder of drop-ins."""
+    (tmp_path / "site.conf").write_text("listen 80;\n")
+    (tmp_path / "venv-1").mkdir()
+    (tmp_path / "venv").symlink_to(tmp_path / "venv-1")
+    (tmp_path / "drop-ins").mkdir()
+    (tmp_path / "drop-ins/a.conf").write_text("a\n")
+    return tmp_path
+
+
+def run(tmp_path, state="compared", check_mode=False, role_inputs="one", checks=(), **args):
+    arguments = {
+        "name": "example",
+        "inputs": role_inputs,
+        "files": [str(tmp_path / "site.conf"), str(tmp_path / "venv"), str(tmp_path / "drop-ins/*")],
+        "checks": list(checks),
+        "directory": str(tmp_path / "records"),
+        "state": state,
+        "_ansible_check_mode": check_mode,
+        **args,
+    }
+    (tmp_path / "args.json").write_text(json.dumps({"ANSIBLE_MODULE_ARGS": arguments}))
+    argv = [sys.executable, str(MODULE), str(tmp_path / "args.json")]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    result = json.loads(done.stdout)
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    return result
+
+
+def test_without_a_record_the_role_runs(managed):
+    result = run(managed)
+    assert not result["unchanged"]
+    assert result["differences"] == ["no record of an earlier run"]
+
+
+def test_a_host_as_recorded_with_the_same_inputs_is_unchanged(managed):
+    run(managed, "recorded")
+    assert run(managed)["unchanged"]
+    record = managed / "records/example.json"
+    assert record.stat().st_mode & 0o777 == 0o600
+    assert (managed / "records").stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda d: (d / "site.conf").write_text("listen 8080;\n"), "site.conf"),
+        (lambda d: (d / "site.conf").chmod(0o600), "site.conf"),
+        (lambda d: (d / "site.conf").unlink(), "site.conf"),
+        (lambda d: ((d / "venv").unlink(), (d / "venv").symlink_to(d / "drop-ins")), "venv"),
+        (lambda d: (d / "drop-ins/b.conf").write_text("b\n"), "drop-ins/*"),
+        (lambda d: (d / "drop-ins/a.conf").write_text("changed\n"), "drop-ins/a.conf"),
+    ],
+    ids=["content", "mode", "removed", "link", "new file", "file of a glob"],
+)
+def test_a_file_changed_by_hand_is_named_and_the_record_dropped(managed, change, named):
+    run(managed, "recorded")
+    change(managed)
+    result = run(managed)
+    assert not result["unchanged"]
+    assert any(key.endswith(named) for key in result["differences"]), result["differences"]
+    # A host that differs once runs the role fully until it records again.
+    assert not (managed / "records/example.json").exists()
+
+
+def test_other_inputs_make_the_role_run(managed):
+    run(managed, "recorded")
+    assert run(managed, role_inputs="two")["differences"] == ["the role's inputs"]
+
+
+def test_check_mode_changes_nothing(managed):
+    run(managed, "recorded", check_mode=True)
+    assert not (managed / "records").exists()
+    run(managed, "recorded")
+    (managed / "site.conf").write_text("edited\n")
+    assert not run(managed, check_mode=True)["unchanged"]
+    assert (managed / "records/example.json").exists()
+
+
+def test_a_check_that_is_not_as_expected_always_counts(managed):
+    fresh = [{"argv": ["echo", "fresh"], "expect": "fresh"}]
+    stale = [{"argv": ["echo", "stale"], "expect": "fresh"}]
+    run(managed, "recorded", checks=fresh)
+    assert run(managed, checks=fresh)["unchanged"]
+    # Stale when recorded and stale now: still a reason to run the role.
+    run(managed, "recorded", checks=stale)
+    assert not run(managed, checks=stale)["unchanged"]
+
+
+def test_a_check_without_expectation_counts_when_its_output_changes(managed):
+    run(managed, "recorded", checks=[{"argv": ["echo", "table one"]}])
+    assert run(managed, checks=[{"argv": ["echo", "table one"]}])["unchanged"]
+    run(managed, "recorded", checks=[{"argv": ["echo", "table one"]}])
+    assert not run(managed, checks=[{"argv": ["echo", "flushed"]}])["unchanged"]
+
+
+def test_a_missing_certificate_counts(managed):
+    certificate = str(managed / "certificate.pem")
+    run(managed, "recorded", certificates=[certificate])
+    assert not run(managed, certificates=[certificate])["unchanged"]
+
+
+def test_the_code_fingerprint_follows_every_file(tmp_path):
+    (tmp_path / "role/tasks").mkdir(parents=True)
+    (tmp_path / "role/tasks/main.yml").write_text("---\n")
+    before = inputs.code_hash([str(tmp_path)])
+    (tmp_path / "role/tasks/main.yml").write_text("--- # edited\n")
+    inputs._code_hashes.clear()
+    assert inputs.code_hash([str(tmp_path)]) != before
+
+
+def test_the_settings_are_every_declared_variable():
+    names = inputs.declared_names(str(ROLE.parent))
+    for name in ["omero_web_version", "omero_web_config", "nginx_server_names", "redis_password"]:
+        assert name in names
+
+
+def test_values_are_compared_whatever_their_order():
+    assert inputs.plain({"b": 1, "a": [{"d": 2, "c": 3}]}) == inputs.plain({"a": [{"c": 3, "d": 2}], "b": 1})
+    assert json.dumps(inputs.plain({"b": 1, "a": 2})) == '{"a": 2, "b": 1}'
