@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= false
 SUITES := bookworm trixie
 
-.PHONY: demo test test-vm bench lint pytest molecule controller images vm-images demo-clean
+.PHONY: demo test test-vm bench collection lint pytest molecule controller images vm-images demo-clean
 
 demo: controller $(VENV)/.installed images
 	scripts/demo.sh
@@ -31,6 +31,10 @@ molecule: controller $(VENV)/.installed $(SCANNERS)/.installed images
 # The appliance on QEMU VMs (software emulation where KVM does not work).
 test-vm: controller $(VENV)/.installed vm-images
 	molecule test -s vm
+
+# The collection users install (galaxy.yml): build/collection/*.tar.gz.
+collection: $(VENV)/.installed
+	PYTHON=$(CURDIR)/$(VENV)/bin/python scripts/build-collection.sh build/collection
 
 # The appliance measured on a container of its own: bench/results/REPORT.md.
 # LANES_LOG=FILE adds where make test's time went, from a log of

@@ -267,16 +267,25 @@ def playbook_command(inventory: str, extra: dict, *options: str, playbook: str =
     ]
 
 
+def playbook_environment(**more: str) -> dict[str, str]:
+    """The tests run this checkout's playbooks and roles, whatever roles path
+    the scenario converged with (the split one: the installed collection's)."""
+    return {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), **more}
+
+
 def run_site(
-    inventory: str, extra: dict, *options: str, playbook: str = "site.yml", timeout: int = 300
+    inventory: str, extra: dict, *options: str, playbook: str = "site.yml", timeout: int = 600
 ) -> subprocess.CompletedProcess:
-    """site.yml (or another playbook) against the hosts under test, with extra variables."""
+    """site.yml (or another playbook) against the hosts under test, with extra variables.
+    Bounded, though a run of every step on four hosts takes 5 minutes while
+    the other lane loads the machine."""
     return subprocess.run(
         playbook_command(inventory, extra, *options, playbook=playbook),
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=playbook_environment(),
     )
 
 

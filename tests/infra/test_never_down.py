@@ -24,6 +24,7 @@ from conftest import (
     host_of,
     nginx_url,
     playbook_command,
+    playbook_environment,
     recap,
     run_site,
 )
@@ -296,7 +297,7 @@ def kill_when(inventory: str, extra: dict, marker: str, *options: str, limit: in
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        env={**os.environ, "ANSIBLE_FORCE_COLOR": "false"},
+        env=playbook_environment(ANSIBLE_FORCE_COLOR="false"),
     )
     seen = []
     deadline = time.monotonic() + limit

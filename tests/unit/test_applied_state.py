@@ -4,11 +4,13 @@ fingerprint."""
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROLE = Path(__file__).resolve().parents[2] / "roles/applied_state"
 MODULE = ROLE / "library/applied_state.py"
@@ -131,10 +133,44 @@ def test_the_code_fingerprint_follows_every_file(tmp_path):
     assert inputs.code_hash([str(tmp_path)]) != before
 
 
-def test_the_settings_are_every_declared_variable():
-    names = inputs.declared_names(str(ROLE.parent))
-    for name in ["omero_web_version", "omero_web_config", "nginx_server_names", "redis_password"]:
+def test_the_settings_are_the_variables_the_roles_read_declare():
+    names = inputs.declared_names(str(ROLE.parent), ["omero_web", "nginx"])
+    for name in ["omero_web_version", "omero_web_config", "nginx_server_names"]:
         assert name in names
+    assert "redis_password" not in names
+
+
+ROLES = ROLE.parent
+COMPARING = sorted(
+    p.parent.parent.name for p in ROLES.glob("*/tasks/main.yml") if "applied_state_reads" in p.read_text()
+)
+
+
+@pytest.mark.parametrize("role", COMPARING)
+def test_each_role_names_every_role_whose_variables_it_reads(role):
+    """A variable of another role that a role reads without naming that role
+    in applied_state_reads would not count among its inputs: a change to it
+    would leave the role's steps skipped."""
+    main = yaml.safe_load((ROLES / role / "tasks/main.yml").read_text())
+    (compare,) = [
+        task
+        for task in main
+        if task.get("ansible.builtin.include_role", {}).get("tasks_from") == "compare.yml"
+    ]
+    reads = {role, "applied_state", *compare["vars"]["applied_state_reads"]}
+    others = sorted({p.name for p in ROLES.iterdir() if p.is_dir()} - reads)
+    # Code, not the comments of its YAML files.
+    code = "\n".join(
+        re.sub(r"(^|\s)#.*$", "", path.read_text(), flags=re.M) if path.suffix == ".yml" else path.read_text()
+        for folder in ("tasks", "templates", "vars", "defaults", "handlers", "files")
+        for path in (ROLES / role / folder).rglob("*")
+        if path.is_file()
+    )
+    for other in others:
+        for name in inputs.declared_names(str(ROLES), [other]):
+            assert not re.search(rf"\b{name}\b", code), (
+                f"{role} reads {name}: add {other} to its applied_state_reads"
+            )
 
 
 def test_values_are_compared_whatever_their_order():

@@ -2,8 +2,8 @@
 """The fingerprint of everything a role's run on this host depends on.
 
 - the appliance's code: every file of the roles and of the given sources;
-- the settings: every variable a role declares (defaults, argument specs),
-  templated on this host;
+- the settings: every variable the role and the roles whose variables it
+  reads declare (defaults, argument specs), templated on this host;
 - the topology: the groups, and per host its address and what the roles
   published in this run (the endpoints of tasks/publish.yml);
 - this host's facts the roles read (OS, Python, cores, memory, address).
@@ -27,6 +27,7 @@ name: applied_state_inputs
 short_description: Fingerprint of a role's inputs on this host
 options:
   roles_dir: {type: path, required: true, description: The folder of the appliance's roles.}
+  reads: {type: list, elements: str, required: true, description: The roles whose variables count.}
   sources: {type: list, elements: path, default: [], description: Further folders of code the roles install.}
   published: {type: list, elements: str, default: [], description: Facts the roles publish for other hosts.}
 """
@@ -64,10 +65,10 @@ def code_hash(folders):
     return _code_hashes[key]
 
 
-def declared_names(roles_dir):
+def declared_names(roles_dir, roles):
     """Variables the roles declare: their defaults and argument specs."""
     names = set()
-    for role in sorted(os.listdir(roles_dir)):
+    for role in sorted(roles):
         defaults = os.path.join(roles_dir, role, "defaults", "main.yml")
         specs = os.path.join(roles_dir, role, "meta", "argument_specs.yml")
         if os.path.isfile(defaults):
@@ -97,9 +98,10 @@ class LookupModule(LookupBase):
         roles_dir = self.get_option("roles_dir")
         sources = self.get_option("sources")
         published = self.get_option("published")
+        reads = self.get_option("reads")
 
         settings = {}
-        for name in declared_names(roles_dir):
+        for name in declared_names(roles_dir, reads):
             if name not in variables:
                 continue
             try:

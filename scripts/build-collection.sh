@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the omero_web_appliance.appliance collection (galaxy.yml) into
+# OUTPUT (default build/collection): the files git knows, with the
+# appliance's package as a wheel in roles/omero_web/files/, so the installed
+# role builds nothing from a path outside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+output=$(realpath -m "${1:-build/collection}")
+python=${PYTHON:-python3}
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+# Tracked files and new ones not ignored, as they are in the work tree.
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
+    [[ -e $path ]] && printf '%s\0' "$path"
+done | xargs -0 cp --parents -t "$stage"
+# Named as the role names a wheel it builds (omero_web_appliance_build_id).
+build_id=$(cd omeroweb && find pyproject.toml src -name '*.py' -o -name '*.toml' | LC_ALL=C sort | xargs sha256sum | sha256sum)
+SOURCE_DATE_EPOCH=315532800 "$python" -m pip wheel --quiet --no-deps --no-build-isolation \
+    --wheel-dir "$stage/roles/omero_web/files/appliance/${build_id:0:16}" ./omeroweb
+mkdir -p "$output"
+"$(dirname "$python")/ansible-galaxy" collection build "$stage" --output-path "$output" --force
