@@ -4,6 +4,7 @@ fingerprint."""
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -176,3 +177,59 @@ def test_each_role_names_every_role_whose_variables_it_reads(role):
 def test_values_are_compared_whatever_their_order():
     assert inputs.plain({"b": 1, "a": [{"d": 2, "c": 3}]}) == inputs.plain({"a": [{"c": 3, "d": 2}], "b": 1})
     assert json.dumps(inputs.plain({"b": 1, "a": 2})) == '{"a": 2, "b": 1}'
+
+
+def fingerprint(tmp_path, a: dict, b: dict) -> str:
+    """Host a's inputs for omero_web, the lookup run by Ansible on two local
+    hosts with the given inventory variables."""
+    interpreter = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory = {"all": {"hosts": {"a": {**interpreter, **a}, "b": {**interpreter, **b}}}}
+    (tmp_path / "inventory.yml").write_text(json.dumps(inventory))
+    playbook = [
+        {
+            "hosts": "all",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "ansible.builtin.include_role": {"name": "applied_state", "tasks_from": "compare.yml"},
+                    "vars": {
+                        "applied_state_role": "omero_web",
+                        "applied_state_reads": ["nginx", "apache", "firewall"],
+                        "applied_state_dir": str(tmp_path / "records"),
+                    },
+                },
+                {"ansible.builtin.debug": {"msg": "inputs {{ applied_state_seen.omero_web.inputs }}"}},
+            ],
+        }
+    ]
+    (tmp_path / "playbook.yml").write_text(json.dumps(playbook))
+    argv = [
+        str(Path(sys.executable).with_name("ansible-playbook")),
+        "-i",
+        "inventory.yml",
+        "playbook.yml",
+        "-l",
+        "a",
+    ]
+    environment = {
+        **os.environ,
+        "ANSIBLE_ROLES_PATH": str(ROLES),
+        "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"),
+    }
+    run = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env=environment, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return re.search(r"inputs ([0-9a-f]{64})", run.stdout).group(1)
+
+
+def test_another_hosts_setting_that_the_role_reads_is_an_input(tmp_path):
+    """The web nodes read the front ends' server names (allowed hosts, CSRF
+    origins): a front end's own value counts on a web node."""
+    before = fingerprint(tmp_path, {}, {"nginx_server_names": ["omero.example.org"]})
+    assert fingerprint(tmp_path, {}, {"nginx_server_names": ["omero.example.org"]}) == before
+    assert fingerprint(tmp_path, {}, {"nginx_server_names": ["images.example.org"]}) != before
+
+
+def test_a_setting_of_a_role_it_does_not_read_is_no_input(tmp_path):
+    before = fingerprint(tmp_path, {"redis_maxmemory": "64mb"}, {})
+    assert fingerprint(tmp_path, {"redis_maxmemory": "128mb"}, {}) == before
+    assert fingerprint(tmp_path, {"omero_web_workers": 3}, {}) != before

@@ -4,8 +4,9 @@
 - the appliance's code: every file of the roles and of the given sources;
 - the settings: every variable the role and the roles whose variables it
   reads declare (defaults, argument specs), templated on this host;
-- the topology: the groups, and per host its address and what the roles
-  published in this run (the endpoints of tasks/publish.yml);
+- the topology: the groups, and per host its address, the same variables as
+  its inventory sets them, and what the roles published in this run (the
+  endpoints of tasks/publish.yml);
 - this host's facts the roles read (OS, Python, cores, memory, address).
 
 Variables a role computes from its own tasks' results (vars/main.yml) are
@@ -92,6 +93,13 @@ def plain(value):
     return str(value)
 
 
+def their_setting(their, name):
+    try:
+        return plain(their[name])
+    except AnsibleError as error:
+        return "<" + type(error).__name__ + ">"
+
+
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
@@ -100,8 +108,9 @@ class LookupModule(LookupBase):
         published = self.get_option("published")
         reads = self.get_option("reads")
 
+        names = declared_names(roles_dir, reads)
         settings = {}
-        for name in declared_names(roles_dir, reads):
+        for name in names:
             if name not in variables:
                 continue
             try:
@@ -116,6 +125,9 @@ class LookupModule(LookupBase):
             their = hostvars[host]
             facts = their.get("ansible_facts") or {}
             hosts[host] = {
+                # What the inventory sets on each host: a role reads other
+                # hosts' settings too (the web nodes, the front ends' names).
+                "settings": {name: their_setting(their, name) for name in names if name in their},
                 "address": (facts.get("default_ipv4") or {}).get("address"),
                 "ansible_host": their.get("ansible_host"),
                 # Only what was published in this run: a --limit leaves the
