@@ -179,8 +179,9 @@ def test_a_change_that_does_not_come_up_healthy_is_rolled_back(inventory, subjec
     assert serving(node, host)
     # Visitors saw the maintenance page while it restarted, never an error.
     assert load.result["error"] == 0 and load.result["ok"] > 0, load.result
-    # Bounded: the health wait, then the rest of a run on a busy host.
-    assert took < HEALTH_WAIT + 180, f"the rolled-back run took {took:.0f} s"
+    # Bounded: the health wait, then the rest of a run (every step of the
+    # role, twice the restart) on a host the other lane keeps busy.
+    assert took < HEALTH_WAIT + 360, f"the rolled-back run took {took:.0f} s"
     print(f"rolled back in {took:.0f} s; load during the run: {load.result}")
 
 
