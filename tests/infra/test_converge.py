@@ -1,7 +1,7 @@
 """A run with nothing to do: each role compares the host with what it last
 applied (roles/applied_state) and skips its steps. Without the records the
-roles take every step, and those change nothing either, in check mode and
-for real. Every host of the scenario at once.
+roles take every step, and those change nothing either. Every host of the
+scenario at once.
 """
 
 import time
@@ -53,17 +53,3 @@ def test_without_records_every_step_changes_nothing_and_the_next_run_skips_them(
     assert "runs its steps:" not in fast.stdout, fast.stdout[-3000:]
     assert {name: records(host) for name, host in hosts.items()} == recorded
     print(f"every step: {full_took:.0f} s; nothing to do: {fast_took:.0f} s ({len(hosts)} hosts)")
-
-
-@pytest.mark.any_topology
-def test_check_mode_without_records_takes_every_step_and_changes_nothing(request, nodes):
-    """--check --diff with the records out of sight (another folder): every
-    step runs in check mode, reports nothing, and writes no record."""
-    elsewhere = "/var/lib/omero-web-appliance/none"
-    inventory = request.config.getoption("inventory")
-    check = run_site(inventory, {"applied_state_dir": elsewhere}, "--check", "--diff")
-    assert check.returncode == 0 and changed_nothing(check), recap(check)
-    for role in ("omero_web", "nginx", "redis", "firewall"):
-        assert f"{role} runs its steps: no record of an earlier run" in check.stdout, role
-    for node in nodes:
-        assert not host_of(node).file(elsewhere).exists, node.name
