@@ -93,9 +93,11 @@ def plain(value):
     return str(value)
 
 
-def their_setting(their, name):
+def settled(value_of, name):
+    """A variable's value as templating gives it, or the error it gives
+    (the same in every run while the value waits on a task)."""
     try:
-        return plain(their[name])
+        return plain(value_of(name))
     except AnsibleError as error:
         return "<" + type(error).__name__ + ">"
 
@@ -109,14 +111,11 @@ class LookupModule(LookupBase):
         reads = self.get_option("reads")
 
         names = declared_names(roles_dir, reads)
-        settings = {}
-        for name in names:
-            if name not in variables:
-                continue
-            try:
-                settings[name] = plain(self._templar.template(variables[name]))
-            except AnsibleError as error:
-                settings[name] = "<" + type(error).__name__ + ">"
+
+        def templated(name):
+            return self._templar.template(variables[name])
+
+        settings = {name: settled(templated, name) for name in names if name in variables}
 
         hostvars = variables["hostvars"]
         groups = variables["groups"]
@@ -127,7 +126,7 @@ class LookupModule(LookupBase):
             hosts[host] = {
                 # What the inventory sets on each host: a role reads other
                 # hosts' settings too (the web nodes, the front ends' names).
-                "settings": {name: their_setting(their, name) for name in names if name in their},
+                "settings": {name: settled(their.__getitem__, name) for name in names if name in their},
                 "address": (facts.get("default_ipv4") or {}).get("address"),
                 "ansible_host": their.get("ansible_host"),
                 # Only what was published in this run: a --limit leaves the
