@@ -147,26 +147,44 @@ COMPARING = sorted(
 )
 
 
+def compare_task(role: str) -> tuple[dict, list[str]]:
+    """The role's include of compare.yml, and the task files its main.yml
+    includes before it (its variable checks, which run whatever the record says)."""
+    main = yaml.safe_load((ROLES / role / "tasks/main.yml").read_text())
+    index = next(
+        i
+        for i, task in enumerate(main)
+        if task.get("ansible.builtin.include_role", {}).get("tasks_from") == "compare.yml"
+    )
+    before = [
+        task["ansible.builtin.include_tasks"]
+        for task in main[:index]
+        if "ansible.builtin.include_tasks" in task
+    ]
+    return main[index], before
+
+
+def role_code(
+    role: str, folders=("tasks", "templates", "vars", "defaults", "handlers", "files"), leave=()
+) -> str:
+    """The role's code, not the comments of its YAML files."""
+    return "\n".join(
+        re.sub(r"(^|\s)#.*$", "", path.read_text(), flags=re.M) if path.suffix == ".yml" else path.read_text()
+        for folder in folders
+        for path in (ROLES / role / folder).rglob("*")
+        if path.is_file() and path.relative_to(ROLES / role).as_posix() not in leave
+    )
+
+
 @pytest.mark.parametrize("role", COMPARING)
 def test_each_role_names_every_role_whose_variables_it_reads(role):
     """A variable of another role that a role reads without naming that role
     in applied_state_reads would not count among its inputs: a change to it
     would leave the role's steps skipped."""
-    main = yaml.safe_load((ROLES / role / "tasks/main.yml").read_text())
-    (compare,) = [
-        task
-        for task in main
-        if task.get("ansible.builtin.include_role", {}).get("tasks_from") == "compare.yml"
-    ]
+    compare, _ = compare_task(role)
     reads = {role, "applied_state", *compare["vars"]["applied_state_reads"]}
     others = sorted({p.name for p in ROLES.iterdir() if p.is_dir()} - reads)
-    # Code, not the comments of its YAML files.
-    code = "\n".join(
-        re.sub(r"(^|\s)#.*$", "", path.read_text(), flags=re.M) if path.suffix == ".yml" else path.read_text()
-        for folder in ("tasks", "templates", "vars", "defaults", "handlers", "files")
-        for path in (ROLES / role / folder).rglob("*")
-        if path.is_file()
-    )
+    code = role_code(role)
     for other in others:
         for name in inputs.declared_names(str(ROLES), [other]):
             assert not re.search(rf"\b{name}\b", code), (
@@ -174,14 +192,50 @@ def test_each_role_names_every_role_whose_variables_it_reads(role):
             )
 
 
+# What roles publish for other hosts (their tasks/publish.yml), and other
+# hosts' gathered addresses as a role extracts them from hostvars.
+PUBLISHED = sorted(
+    {
+        name
+        for path in ROLES.glob("*/tasks/publish.yml")
+        for task in yaml.safe_load(path.read_text())
+        for name in task.get("ansible.builtin.set_fact", {})
+    }
+    | {"'default_ipv4'"}
+)
+
+
+def test_the_published_values_are_found():
+    assert {"omero_web_endpoint", "redis_endpoint", "nginx_site"} <= set(PUBLISHED)
+
+
+@pytest.mark.parametrize("role", COMPARING)
+def test_each_role_names_a_derived_variable_for_what_other_hosts_published(role):
+    """Other hosts count among a role's inputs only through their inventory
+    settings and the derived variables the role names: a published value its
+    steps read outside them would leave the steps skipped when it changes.
+    Its defaults are settings (they count), and the checks before the
+    comparison and its own publishing do not depend on the record."""
+    compare, before = compare_task(role)
+    derived = compare["vars"].get("applied_state_derived", [])
+    definitions = yaml.safe_load((ROLES / role / "vars/main.yml").read_text()) or {}
+    covered = " ".join(str(definitions[name]) for name in derived)
+    leave = {"tasks/main.yml", "tasks/publish.yml", *(f"tasks/{name}" for name in before)}
+    code = role_code(role, folders=("tasks", "templates", "vars", "handlers", "files"), leave=leave)
+    for name in PUBLISHED:
+        if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", code):
+            assert name in covered, f"{role} reads {name}: name a variable of it in applied_state_derived"
+
+
 def test_values_are_compared_whatever_their_order():
     assert inputs.plain({"b": 1, "a": [{"d": 2, "c": 3}]}) == inputs.plain({"a": [{"c": 3, "d": 2}], "b": 1})
     assert json.dumps(inputs.plain({"b": 1, "a": 2})) == '{"a": 2, "b": 1}'
 
 
-def fingerprint(tmp_path, a: dict, b: dict) -> str:
+def fingerprint(tmp_path, a: dict, b: dict, limit=("-l", "a"), derived=()) -> str:
     """Host a's inputs for omero_web, the lookup run by Ansible on two local
-    hosts with the given inventory variables."""
+    hosts with the given inventory variables. Each host publishes an
+    endpoint first, as the roles' publish.yml do, and `seen` holds b's."""
     interpreter = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     inventory = {"all": {"hosts": {"a": {**interpreter, **a}, "b": {**interpreter, **b}}}}
     (tmp_path / "inventory.yml").write_text(json.dumps(inventory))
@@ -191,14 +245,25 @@ def fingerprint(tmp_path, a: dict, b: dict) -> str:
             "gather_facts": False,
             "tasks": [
                 {
+                    "ansible.builtin.set_fact": {
+                        "omero_web_endpoint": {"port": "{{ 4080 if inventory_hostname == 'a' else 4090 }}"}
+                    }
+                },
+                {
                     "ansible.builtin.include_role": {"name": "applied_state", "tasks_from": "compare.yml"},
                     "vars": {
                         "applied_state_role": "omero_web",
                         "applied_state_reads": ["nginx", "apache", "firewall"],
+                        "applied_state_derived": list(derived),
                         "applied_state_dir": str(tmp_path / "records"),
+                        "seen": "{{ hostvars['b'].omero_web_endpoint.port }}",
                     },
                 },
-                {"ansible.builtin.debug": {"msg": "inputs {{ applied_state_seen.omero_web.inputs }}"}},
+                {
+                    "ansible.builtin.debug": {
+                        "msg": "inputs of {{ inventory_hostname }} {{ applied_state_seen.omero_web.inputs }}"
+                    }
+                },
             ],
         }
     ]
@@ -208,8 +273,7 @@ def fingerprint(tmp_path, a: dict, b: dict) -> str:
         "-i",
         "inventory.yml",
         "playbook.yml",
-        "-l",
-        "a",
+        *limit,
     ]
     environment = {
         **os.environ,
@@ -218,7 +282,7 @@ def fingerprint(tmp_path, a: dict, b: dict) -> str:
     }
     run = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env=environment, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
-    return re.search(r"inputs ([0-9a-f]{64})", run.stdout).group(1)
+    return re.search(r"inputs of a ([0-9a-f]{64})", run.stdout).group(1)
 
 
 def test_another_hosts_setting_that_the_role_reads_is_an_input(tmp_path):
@@ -233,3 +297,16 @@ def test_a_setting_of_a_role_it_does_not_read_is_no_input(tmp_path):
     before = fingerprint(tmp_path, {"redis_maxmemory": "64mb"}, {})
     assert fingerprint(tmp_path, {"redis_maxmemory": "128mb"}, {}) == before
     assert fingerprint(tmp_path, {"omero_web_workers": 3}, {}) != before
+
+
+def test_a_limited_run_has_the_inputs_of_a_full_one(tmp_path):
+    """What a host outside the --limit would publish is no input unless the
+    role reads it: a limited run after a full one skips the untouched roles."""
+    assert fingerprint(tmp_path, {}, {}, limit=()) == fingerprint(tmp_path, {}, {})
+
+
+def test_a_value_another_host_published_counts_through_the_derived_variables(tmp_path):
+    full = fingerprint(tmp_path, {}, {}, limit=(), derived=["seen"])
+    assert fingerprint(tmp_path, {}, {}, limit=(), derived=["seen"]) == full
+    # Under a limit without b, `seen` cannot be templated: another input.
+    assert fingerprint(tmp_path, {}, {}, derived=["seen"]) != full

@@ -4,10 +4,16 @@
 - the appliance's code: every file of the roles and of the given sources;
 - the settings: every variable the role and the roles whose variables it
   reads declare (defaults, argument specs), templated on this host;
-- the topology: the groups, and per host its address, the same variables as
-  its inventory sets them, and what the roles published in this run (the
-  endpoints of tasks/publish.yml);
+- the topology: the groups, and per host its ansible_host and the same
+  variables as its inventory sets them;
+- what the role reads of other hosts' facts and published values (the
+  endpoints of tasks/publish.yml, their addresses), through the derived
+  variables it names, templated on this host;
 - this host's facts the roles read (OS, Python, cores, memory, address).
+
+Nothing counts of a host the role does not read, so a run with --limit has
+the same inputs as a full one: a limited run after a full one skips the
+steps of roles whose inputs it leaves alone, and the other way round.
 
 Variables a role computes from its own tasks' results (vars/main.yml) are
 covered by the code and by what they derive from. A value that cannot be
@@ -30,7 +36,7 @@ options:
   roles_dir: {type: path, required: true, description: The folder of the appliance's roles.}
   reads: {type: list, elements: str, required: true, description: The roles whose variables count.}
   sources: {type: list, elements: path, default: [], description: Further folders of code the roles install.}
-  published: {type: list, elements: str, default: [], description: Facts the roles publish for other hosts.}
+  derived: {type: list, elements: str, default: [], description: Variables of other hosts' values.}
 """
 
 FACTS = [
@@ -107,7 +113,7 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         roles_dir = self.get_option("roles_dir")
         sources = self.get_option("sources")
-        published = self.get_option("published")
+        derived = self.get_option("derived")
         reads = self.get_option("reads")
 
         names = declared_names(roles_dir, reads)
@@ -116,23 +122,20 @@ class LookupModule(LookupBase):
             return self._templar.template(variables[name])
 
         settings = {name: settled(templated, name) for name in names if name in variables}
+        unknown = [name for name in derived if name not in variables]
+        if unknown:
+            raise AnsibleError(f"applied_state_derived names variables the role does not define: {unknown}")
 
         hostvars = variables["hostvars"]
         groups = variables["groups"]
         hosts = {}
         for host in sorted(groups.get("all", [])):
             their = hostvars[host]
-            facts = their.get("ansible_facts") or {}
             hosts[host] = {
                 # What the inventory sets on each host: a role reads other
                 # hosts' settings too (the web nodes, the front ends' names).
                 "settings": {name: settled(their.__getitem__, name) for name in names if name in their},
-                "address": (facts.get("default_ipv4") or {}).get("address"),
                 "ansible_host": their.get("ansible_host"),
-                # Only what was published in this run: a --limit leaves the
-                # facts of hosts outside it unknown, and a role that needs
-                # one of them stops on its own check.
-                **{name: plain(their[name]) for name in published if their.get(name) is not None},
             }
         facts = variables.get("ansible_facts") or {}
         data = {
@@ -141,7 +144,9 @@ class LookupModule(LookupBase):
             "groups": {name: sorted(members) for name, members in groups.items()},
             "hosts": hosts,
             "host": variables.get("inventory_hostname"),
+            "derived": {name: settled(templated, name) for name in derived},
             "facts": {name: plain(facts.get(name)) for name in FACTS},
+            "address": plain((facts.get("default_ipv4") or {}).get("address")),
             "python": plain((facts.get("python") or {}).get("version")),
         }
         return [hashlib.sha256(json.dumps(plain(data), sort_keys=True).encode()).hexdigest()]
