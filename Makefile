@@ -54,7 +54,7 @@ $(VENV)/.installed: requirements.txt requirements.yml omeroweb/pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	$(VENV)/bin/pip install --quiet --no-build-isolation -e omeroweb
-	$(VENV)/bin/ansible-galaxy collection install -r requirements.yml
+	$(VENV)/bin/ansible-galaxy collection install -r requirements.yml -p ~/.ansible/collections
 	touch $@
 
 # sslyze and gixy, which the TLS tests run.

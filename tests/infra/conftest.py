@@ -268,9 +268,15 @@ def playbook_command(inventory: str, extra: dict, *options: str, playbook: str =
 
 
 def playbook_environment(**more: str) -> dict[str, str]:
-    """The tests run this checkout's playbooks and roles, whatever roles path
-    the scenario converged with (the split one: the installed collection's)."""
-    return {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), **more}
+    """The tests run this checkout's playbooks, roles and plugins, whatever
+    paths the scenario converged with (the split one: the installed
+    collection's)."""
+    return {
+        **os.environ,
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_COLLECTIONS_PATH": f"{ROOT / 'collections'}:{Path.home() / '.ansible/collections'}",
+        **more,
+    }
 
 
 def run_site(

@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 ROLE = Path(__file__).resolve().parents[2] / "roles/applied_state"
-MODULE = ROLE / "library/applied_state.py"
-LOOKUP = ROLE / "lookup_plugins/applied_state_inputs.py"
+PLUGINS = ROLE.parents[1] / "plugins"
+MODULE = PLUGINS / "modules/applied_state.py"
+LOOKUP = PLUGINS / "lookup/applied_state_inputs.py"
 spec = importlib.util.spec_from_file_location("applied_state_inputs", LOOKUP)
 inputs = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(inputs)
@@ -278,6 +279,7 @@ def fingerprint(tmp_path, a: dict, b: dict, limit=("-l", "a"), derived=()) -> st
     environment = {
         **os.environ,
         "ANSIBLE_ROLES_PATH": str(ROLES),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROLES.parent / "collections"),
         "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"),
     }
     run = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env=environment, check=False)

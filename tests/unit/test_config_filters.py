@@ -1,11 +1,11 @@
-"""The filters that build OMERO.web's one config (roles/omero_web/filter_plugins)."""
+"""The filters that build OMERO.web's one config (plugins/filter/omero_web_config.py)."""
 
 import importlib.util
 from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/omero_web/filter_plugins/omero_web_config.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/omero_web_config.py"
 spec = importlib.util.spec_from_file_location("omero_web_config", PLUGIN)
 filters = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(filters)

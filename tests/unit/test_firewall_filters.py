@@ -1,11 +1,11 @@
-"""The firewall role's filters (roles/firewall/filter_plugins)."""
+"""The firewall role's filters (plugins/filter/firewall.py)."""
 
 import importlib.util
 from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/firewall/filter_plugins/firewall.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/firewall.py"
 spec = importlib.util.spec_from_file_location("firewall_filters", PLUGIN)
 filters = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(filters)

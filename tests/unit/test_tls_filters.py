@@ -1,4 +1,4 @@
-"""The tls role's certificate checks (roles/tls/filter_plugins): each bad
+"""The tls role's certificate checks (plugins/filter/tls.py): each bad
 certificate an admin could give is refused, naming the variable."""
 
 import datetime
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/tls/filter_plugins/tls.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/tls.py"
 spec = importlib.util.spec_from_file_location("tls_filters", PLUGIN)
 filters = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(filters)

@@ -1,7 +1,8 @@
 # GPL-2.0-or-later
 """The fingerprint of everything a role's run on this host depends on.
 
-- the appliance's code: every file of the roles and of the given sources;
+- the appliance's code: every file of the roles, of the collection's plugins
+  and of the given sources;
 - the settings: every variable the role and the roles whose variables it
   reads declare (defaults, argument specs), templated on this host;
 - the topology: the groups, and per host its ansible_host and the same
@@ -139,7 +140,7 @@ class LookupModule(LookupBase):
             }
         facts = variables.get("ansible_facts") or {}
         data = {
-            "code": code_hash([roles_dir, *sources]),
+            "code": code_hash([roles_dir, os.path.join(roles_dir, "..", "plugins"), *sources]),
             "settings": settings,
             "groups": {name: sorted(members) for name, members in groups.items()},
             "hosts": hosts,
