@@ -10,10 +10,11 @@ python=${PYTHON:-python3}
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-# Tracked files and new ones not ignored, as they are in the work tree, but
-# the link that makes the checkout the collection (collections/).
+# Tracked files and new ones not ignored, as they are in the work tree; no
+# link to a folder (collections/, which makes the checkout the collection,
+# or a venv linked in).
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
-    [[ -e $path && $path != collections/* ]] && printf '%s\0' "$path"
+    [[ -e $path && ! -d $path ]] && printf '%s\0' "$path"
 done | xargs -0 cp --parents -t "$stage"
 # Named as the role names a wheel it builds (omero_web_appliance_build_id).
 build_id=$(cd omeroweb && find pyproject.toml src -name '*.py' -o -name '*.toml' | LC_ALL=C sort | xargs sha256sum | sha256sum)
