@@ -16,9 +16,11 @@ trap 'rm -rf "$stage"' EXIT
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' path; do
     [[ -e $path && ! -d $path ]] && printf '%s\0' "$path"
 done | xargs -0 cp --parents -t "$stage"
-# Named as the role names a wheel it builds (omero_web_appliance_build_id).
+# With the hash the role names a wheel it builds by
+# (omero_web_appliance_build_id), in build-id beside it.
 build_id=$(cd omeroweb && find pyproject.toml src -name '*.py' -o -name '*.toml' | LC_ALL=C sort | xargs sha256sum | sha256sum)
-SOURCE_DATE_EPOCH=315532800 "$python" -m pip wheel --quiet --no-deps --no-build-isolation \
-    --wheel-dir "$stage/roles/omero_web/files/appliance/${build_id:0:16}" ./omeroweb
+shipped=$stage/roles/omero_web/files/appliance
+SOURCE_DATE_EPOCH=315532800 "$python" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$shipped" ./omeroweb
+echo "${build_id:0:16}" > "$shipped/build-id"
 mkdir -p "$output"
 "$(dirname "$python")/ansible-galaxy" collection build "$stage" --output-path "$output" --force

@@ -51,8 +51,10 @@ def test_the_collection_ships_the_roles_their_docs_and_the_package_as_a_wheel(bu
         assert f"roles/{role}/meta/argument_specs.yml" in names, role
     assert {"LICENSE", "CHANGELOG.md", "README.md", "site.yml", "playbooks/preflight.yml"} <= names
     wheels = [n for n in names if n.endswith(".whl")]
-    folder = f"roles/omero_web/files/appliance/{source_hash()}/"
-    assert len(wheels) == 1 and wheels[0].startswith(folder), wheels
+    assert len(wheels) == 1 and wheels[0].startswith("roles/omero_web/files/appliance/"), wheels
+    with tarfile.open(built) as archive:
+        build_id = archive.extractfile("roles/omero_web/files/appliance/build-id").read().decode()
+    assert build_id == source_hash() + "\n"
     # Nothing a user does not run: the package's source, tests, scenarios.
     assert not [n for n in names if n.split("/")[0] in {"omeroweb", "tests", "molecule", "bench", ".venv"}]
 
