@@ -12,33 +12,12 @@ tests that reach beyond one host (``alone``) and the restarts.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import subprocess
-import sys
-import time
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import pytest
-import testinfra
 
-from helpers import web_setting
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Node:
-    name: str
-    groups: set[str]
-    vars: dict = field(default_factory=dict)
-
-    @property
-    def container(self) -> str:
-        return self.vars.get("ansible_host", self.name)
+from helpers import ROOT, web_setting
+from topology import Node, host_of, nginx_url, read_inventory
 
 
 def pytest_addoption(parser):
@@ -70,36 +49,10 @@ def pytest_configure(config):
     )
 
 
-@lru_cache
-def _inventory(path: str) -> list[Node]:
-    listing = json.loads(
-        subprocess.run(
-            [str(Path(sys.executable).with_name("ansible-inventory")), "-i", path, "--list"],
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        ).stdout
-    )
-    hostvars = listing.get("_meta", {}).get("hostvars", {})
-    nodes: dict[str, Node] = {}
-
-    def walk(group: str, parents: tuple[str, ...]) -> None:
-        entry = listing.get(group, {})
-        for name in entry.get("hosts", []):
-            node = nodes.setdefault(name, Node(name, set(), hostvars.get(name, {})))
-            node.groups.update(parents + (group,))
-        for child in entry.get("children", []):
-            walk(child, parents + (group,))
-
-    walk("all", ())
-    return list(nodes.values())
-
-
 def pytest_generate_tests(metafunc):
     if "node" not in metafunc.fixturenames:
         return
-    nodes = _inventory(metafunc.config.getoption("inventory"))
+    nodes = read_inventory(metafunc.config.getoption("inventory"))
     marker = metafunc.definition.get_closest_marker("group")
     if marker:
         nodes = [n for n in nodes if marker.args[0] in n.groups]
@@ -141,105 +94,12 @@ def host(node):
 @pytest.fixture
 def nodes(request) -> list[Node]:
     """Every host of the inventory, with its groups and variables."""
-    return _inventory(request.config.getoption("inventory"))
-
-
-def in_group(nodes: list[Node], group: str) -> list[Node]:
-    return [n for n in nodes if group in n.groups]
-
-
-def limit_to_one_apache(node: Node, nodes: list[Node]) -> str:
-    """A --limit of this host and every host that is not an Apache front
-    end: a run that changes one front end leaves the others out, and proves a
-    --limit that leaves out a host the roles read."""
-    return ",".join(n.name for n in nodes if n == node or "apache_frontends" not in n.groups)
-
-
-def session_store_of(node: Node, nodes: list[Node]) -> Node | None:
-    """The session store an OMERO.web node uses: itself if it is one, else the first."""
-    stores = in_group(nodes, "session_stores")
-    return node if node in stores else (stores[0] if stores else None)
-
-
-def remote_frontends(nodes: list[Node]) -> list[Node]:
-    """Front ends that are no OMERO.web node: the only hosts that reach gunicorn."""
-    return [n for n in in_group(nodes, "frontends") if "omero_web_nodes" not in n.groups]
-
-
-def redis_clients(node: Node, nodes: list[Node]) -> list[Node]:
-    """Web nodes on other hosts that use this session store (the first one)."""
-    stores = in_group(nodes, "session_stores")
-    if node != stores[0]:
-        return []
-    return [n for n in in_group(nodes, "omero_web_nodes") if n not in stores]
-
-
-def is_container(node: Node) -> bool:
-    return node.vars.get("ansible_connection", "ssh").startswith(("podman", "containers.podman"))
-
-
-def host_of(node: Node):
-    """Testinfra's host for a node: Podman's exec for containers, else SSH
-    with the inventory's address, port, user and key (the VM scenario)."""
-    if is_container(node):
-        return testinfra.get_host(f"podman://{node.container}")
-    user = node.vars.get("ansible_user", "root")
-    return testinfra.get_host(
-        f"ssh://{user}@{node.container}:{node.vars.get('ansible_port', 22)}",
-        ssh_identity_file=node.vars.get("ansible_private_key_file"),
-        ssh_extra_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-        sudo=user != "root",
-    )
-
-
-def outside(node: Node, host, port: int) -> tuple[str, int]:
-    """Where the controller reaches a host's port: its address, or for a VM on
-    QEMU's user network the port forwarded on 127.0.0.1
-    (appliance_forwarded_ports, set by the scenario)."""
-    forwarded = {int(k): int(v) for k, v in node.vars.get("appliance_forwarded_ports", {}).items()}
-    if forwarded:
-        return "127.0.0.1", forwarded[port]
-    return address(host), port
-
-
-def connects(host, ip: str, port: int) -> bool:
-    """One bounded TCP connect from a test host to another of the same run."""
-    code = f"import socket; socket.create_connection(({ip!r}, {port}), timeout=3)"
-    return host.run(f"timeout 10 python3 -c {code!r}").rc == 0
-
-
-def address(host) -> str:
-    return host.interface("eth0").addresses[0]
-
-
-def nginx_port(node: Node) -> int:
-    """Nginx's plain HTTP port on a front end: 8080 when Apache is in front
-    of it there (roles/nginx/defaults), else 80."""
-    return int(node.vars.get("nginx_http_port", 8080 if "apache_frontends" in node.groups else 80))
-
-
-def nginx_https_port(node: Node) -> int:
-    return int(node.vars.get("nginx_https_port", 443))
-
-
-def nginx_url(node: Node) -> str:
-    """Nginx on a front end, from the host itself: HTTPS where it faces the
-    clients, plain HTTP on loopback behind Apache."""
-    if "apache_frontends" in node.groups:
-        return f"http://127.0.0.1:{nginx_port(node)}"
-    return f"https://127.0.0.1:{nginx_https_port(node)}"
+    return read_inventory(request.config.getoption("inventory"))
 
 
 @pytest.fixture
 def nginx(node) -> str:
     return nginx_url(node)
-
-
-def visitor_url(node: Node, host) -> str:
-    """A front end as visitors on the controller reach it: HTTPS, from Apache
-    or Nginx."""
-    ip, port = outside(node, host, 443)
-    return f"https://{ip}" + ("" if port == 443 else f":{port}")
 
 
 @pytest.fixture
@@ -253,65 +113,9 @@ def web_hosts(request):
     """The OMERO.web nodes of the inventory, whichever host a test runs on;
     the test's own host first where it is one, so a test of one host that
     reads a setting reads no other (another process may be changing it)."""
-    nodes = [n for n in _inventory(request.config.getoption("inventory")) if "omero_web_nodes" in n.groups]
+    nodes = [
+        n for n in read_inventory(request.config.getoption("inventory")) if "omero_web_nodes" in n.groups
+    ]
     node = request.getfixturevalue("node") if "node" in request.fixturenames else None
     nodes.sort(key=lambda n: n != node)
     return [host_of(n) for n in nodes]
-
-
-def playbook_command(inventory: str, extra: dict, *options: str, playbook: str = "site.yml") -> list[str]:
-    return [str(Path(sys.executable).with_name("ansible-playbook")), "-i", inventory, playbook] + [
-        "-e",
-        json.dumps(extra),
-        *options,
-    ]
-
-
-def playbook_environment(**more: str) -> dict[str, str]:
-    """The tests run this checkout's playbooks, roles and plugins, whatever
-    paths the scenario converged with (the split one: the installed
-    collection's)."""
-    return {
-        **os.environ,
-        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        "ANSIBLE_COLLECTIONS_PATH": f"{ROOT / 'collections'}:{Path.home() / '.ansible/collections'}",
-        **more,
-    }
-
-
-def run_site(
-    inventory: str, extra: dict, *options: str, playbook: str = "site.yml", timeout: int = 600
-) -> subprocess.CompletedProcess:
-    """site.yml (or another playbook) against the hosts under test, with extra variables.
-    Bounded, though a run of every step on four hosts takes 5 minutes while
-    the other lane loads the machine."""
-    return subprocess.run(
-        playbook_command(inventory, extra, *options, playbook=playbook),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=playbook_environment(),
-    )
-
-
-def recap(result: subprocess.CompletedProcess) -> str:
-    """The PLAY RECAP of a run."""
-    output = result.stdout + result.stderr
-    return output[output.rindex("PLAY RECAP") :]
-
-
-def changed_nothing(result: subprocess.CompletedProcess) -> bool:
-    """No host reports a change in the run's recap."""
-    counts = re.findall(r"changed=(\d+)", recap(result))
-    return bool(counts) and all(count == "0" for count in counts)
-
-
-def wait_for(check, timeout: float = 60, interval: float = 1):
-    """Call ``check`` until it returns a true value or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)

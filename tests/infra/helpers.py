@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import time
+from pathlib import Path
 
+# This checkout.
+ROOT = Path(__file__).resolve().parents[2]
 VENV = "/opt/omero/web/venv"
 OMERODIR = "/opt/omero/web/OMERO.web"
 # Each role's record of what it last applied (roles/applied_state).
@@ -295,3 +299,13 @@ def exposure(host, unit: str) -> float:
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", report)
     assert found, report[-2000:]
     return float(found.group(1))
+
+
+def wait_for(check, timeout: float = 60, interval: float = 1):
+    """Call ``check`` until it returns a true value or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)

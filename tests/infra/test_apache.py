@@ -10,17 +10,9 @@ import ssl
 
 import pytest
 
-from conftest import (
-    address,
-    connects,
-    host_of,
-    in_group,
-    limit_to_one_apache,
-    nginx_port,
-    run_site,
-    wait_for,
-)
-from helpers import PortHolder, exposure, http, login_page
+from helpers import PortHolder, exposure, http, login_page, wait_for
+from playbook import run_site
+from topology import address, connects, host_of, in_group, limit_to_one_apache, nginx_port
 
 pytestmark = pytest.mark.group("apache_frontends")
 

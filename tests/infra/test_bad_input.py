@@ -11,8 +11,9 @@ config untouched.
 
 import pytest
 
-from conftest import ROOT, _inventory, changed_nothing, host_of, recap, run_site
-from helpers import PROPERTIES, VENV, applied_config, http
+from helpers import PROPERTIES, ROOT, VENV, applied_config, http
+from playbook import changed_nothing, recap, run_site
+from topology import host_of, read_inventory
 
 pytestmark = [pytest.mark.any_topology, pytest.mark.any_config]
 
@@ -155,7 +156,9 @@ def pytest_generate_tests(metafunc):
     """Each case on one web node, taken in turn (``target``)."""
     if "target" not in metafunc.fixturenames:
         return
-    nodes = [n for n in _inventory(metafunc.config.getoption("inventory")) if "omero_web_nodes" in n.groups]
+    nodes = [
+        n for n in read_inventory(metafunc.config.getoption("inventory")) if "omero_web_nodes" in n.groups
+    ]
     if "case" in metafunc.fixturenames:
         pairs = [(case, nodes[i % len(nodes)]) for i, case in enumerate(CASES)]
         metafunc.parametrize(("case", "target"), pairs, ids=[f"{case}-{n.name}" for case, n in pairs])

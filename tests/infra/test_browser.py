@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import visitor_url
 from helpers import web_setting
+from topology import visitor_url
 
 pytestmark = pytest.mark.group("frontends")
 

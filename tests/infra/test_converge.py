@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from conftest import changed_nothing, host_of, recap, run_site
 from helpers import APPLIED
+from playbook import changed_nothing, recap, run_site
+from topology import host_of
 
 pytestmark = [pytest.mark.any_config, pytest.mark.any_topology]
 

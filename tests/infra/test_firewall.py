@@ -5,19 +5,9 @@ import socket
 
 import pytest
 
-from conftest import (
-    address,
-    changed_nothing,
-    connects,
-    host_of,
-    outside,
-    recap,
-    redis_clients,
-    remote_frontends,
-    run_site,
-    wait_for,
-)
-from helpers import APPLIED, applied_config, http
+from helpers import APPLIED, applied_config, http, wait_for
+from playbook import changed_nothing, recap, run_site
+from topology import address, connects, host_of, outside, redis_clients, remote_frontends
 
 pytestmark = pytest.mark.any_config
 

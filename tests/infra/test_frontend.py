@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import host_of, in_group, wait_for
-from helpers import exposure, http, login_page, web_setting
+from helpers import exposure, http, login_page, wait_for, web_setting
+from topology import host_of, in_group
 
 pytestmark = pytest.mark.group("frontends")
 

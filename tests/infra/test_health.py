@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from conftest import host_of, session_store_of, wait_for
-from helpers import applied_config, http, load_session, save_session, session_engine, web_setting
+from helpers import applied_config, http, load_session, save_session, session_engine, wait_for, web_setting
+from topology import host_of, session_store_of
 
 
 @pytest.mark.group("frontends")

@@ -16,21 +16,10 @@ import time
 import pytest
 import yaml
 
-from conftest import (
-    ROOT,
-    _inventory,
-    address,
-    changed_nothing,
-    host_of,
-    nginx_url,
-    playbook_command,
-    playbook_environment,
-    recap,
-    run_site,
-)
 from helpers import (
     HEALTH_WAIT,
     OMERODIR,
+    ROOT,
     VENV,
     Load,
     PortHolder,
@@ -44,6 +33,8 @@ from helpers import (
     processes,
     save_session,
 )
+from playbook import changed_nothing, playbook_command, playbook_environment, recap, run_site
+from topology import address, host_of, nginx_url, read_inventory
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +46,7 @@ def inventory(request):
 def all_in_one(inventory):
     """The all-in-one hosts: OMERO.web, Nginx and Redis on each."""
     everything = {"omero_web_nodes", "frontends", "session_stores"}
-    found = [n for n in _inventory(inventory) if everything <= n.groups]
+    found = [n for n in read_inventory(inventory) if everything <= n.groups]
     assert found, "these tests need all-in-one hosts"
     return found
 

@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-from conftest import address, host_of, in_group, remote_frontends, session_store_of
 from helpers import (
     OMERODIR,
     VENV,
@@ -19,6 +18,7 @@ from helpers import (
     save_session,
     session_engine,
 )
+from topology import address, host_of, in_group, remote_frontends, session_store_of
 
 pytestmark = pytest.mark.group("omero_web_nodes")
 
@@ -159,7 +159,7 @@ print(response.cookies[settings.SESSION_COOKIE_NAME].output())
 """
 
 
-def test_the_session_cookie_follows_the_inventory(host):
+def test_the_session_cookie_follows_theread_inventory(host):
     """A response through OMERO.web's own session middleware and settings."""
     result = django(host, "from django.conf import settings\n" + SESSION_COOKIE)
     assert result.rc == 0, result.stderr

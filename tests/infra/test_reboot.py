@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from conftest import is_container, nginx_url, wait_for
-from helpers import http, web_setting
+from helpers import http, wait_for, web_setting
+from topology import is_container, nginx_url
 
 pytestmark = [pytest.mark.reboot, pytest.mark.any_config]
 

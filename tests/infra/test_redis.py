@@ -3,8 +3,8 @@ on other hosts use it; then on this host's address too, with a password."""
 
 import pytest
 
-from conftest import address, redis_clients
 from helpers import exposure
+from topology import address, redis_clients
 
 pytestmark = pytest.mark.group("session_stores")
 

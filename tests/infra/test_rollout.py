@@ -5,7 +5,6 @@ balancer serves throughout."""
 
 import pytest
 
-from conftest import changed_nothing, host_of, in_group, nginx_url, recap, remote_frontends, run_site
 from helpers import (
     PROPERTIES,
     Load,
@@ -14,6 +13,8 @@ from helpers import (
     live_state,
     login_page,
 )
+from playbook import changed_nothing, recap, run_site
+from topology import host_of, in_group, nginx_url, remote_frontends
 
 pytestmark = pytest.mark.cluster
 

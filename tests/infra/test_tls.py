@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
+from helpers import VENV, Load, as_omero_web, http, wait_for
+from playbook import changed_nothing, recap, run_site
+from topology import (
     address,
-    changed_nothing,
     host_of,
     is_container,
     limit_to_one_apache,
@@ -32,11 +33,7 @@ from conftest import (
     nginx_port,
     nginx_url,
     outside,
-    recap,
-    run_site,
-    wait_for,
 )
-from helpers import VENV, Load, as_omero_web, http
 
 pytestmark = [pytest.mark.group("frontends"), pytest.mark.any_config]
 

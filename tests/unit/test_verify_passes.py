@@ -36,7 +36,7 @@ def test_each_hosts_tests_run_in_one_process(tmp_path):
     (tmp_path / "hosts.yml").write_text(INVENTORY)
     (tmp_path / "test_probe.py").write_text(TESTS)
     # Beside the tests, as in tests/infra: pytest loads them while it reads the options.
-    for name in ("conftest.py", "helpers.py"):
+    for name in ("conftest.py", "helpers.py", "topology.py", "playbook.py"):
         shutil.copy(ROOT / "tests/infra" / name, tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--rootdir", str(tmp_path),
