@@ -341,7 +341,7 @@ def test_a_run_killed_half_way_is_finished_by_the_next(inventory, subject):
     # before), serving throughout: the maintenance page only while it restarts.
     started = time.monotonic()
     with Load(host, login_url(node)) as load:
-        finished = run_site(inventory, change, *only, timeout=900)
+        finished = run_site(inventory, change, *only)
     moved = time.monotonic() - started
     assert finished.returncode == 0, finished.stdout[-3000:]
     assert serving(node, host)

@@ -452,7 +452,7 @@ def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, nodes, prefi
     unreachable = "https://127.0.0.1:9/directory"
     extra = {"tls_acme_directory": unreachable} | ({} if acme() else {"tls_certificate_source": "acme"})
     limit = ("--limit", limit_to_one_apache(node, nodes))
-    result = run_site(inventory, extra, *limit, timeout=900)
+    result = run_site(inventory, extra, *limit)
     output = result.stdout + result.stderr
     try:
         assert result.returncode != 0, output[-3000:]
@@ -471,5 +471,5 @@ def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, nodes, prefi
         assert (status, body.strip()) == (200, token)
     finally:
         if not acme():
-            restored = run_site(inventory, {}, *limit, timeout=900)
+            restored = run_site(inventory, {}, *limit)
             assert restored.returncode == 0, (restored.stdout + restored.stderr)[-3000:]
