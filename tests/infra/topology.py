@@ -4,6 +4,7 @@ them (a node's session store, the front ends that reach it, the URLs)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,6 +15,12 @@ from pathlib import Path
 import testinfra
 
 from helpers import ROOT
+
+# The roles' own model, the one place its rules are written.
+_model = ROOT / "plugins/module_utils/topology.py"
+_spec = importlib.util.spec_from_file_location("appliance_topology", _model)
+MODEL = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(MODEL)
 
 
 @dataclass
@@ -64,23 +71,33 @@ def limit_to_one_apache(node: Node, nodes: list[Node]) -> str:
     return ",".join(n.name for n in nodes if n == node or "apache_frontends" not in n.groups)
 
 
+def topology_of(node: Node | None, nodes: list[Node]) -> dict:
+    """What the roles make of a host (their model, plugins/module_utils/topology.py)."""
+    groups: dict[str, list[str]] = {}
+    for n in nodes:
+        for group in n.groups:
+            groups.setdefault(group, []).append(n.name)
+    return MODEL.topology(groups, node.name if node else "")
+
+
+def named(names: list[str], nodes: list[Node]) -> list[Node]:
+    return [n for name in names for n in nodes if n.name == name]
+
+
 def session_store_of(node: Node, nodes: list[Node]) -> Node | None:
     """The session store an OMERO.web node uses: itself if it is one, else the first."""
-    stores = in_group(nodes, "session_stores")
-    return node if node in stores else (stores[0] if stores else None)
+    store = named([topology_of(node, nodes)["session_store"]], nodes)
+    return store[0] if store else None
 
 
 def remote_frontends(nodes: list[Node]) -> list[Node]:
     """Front ends that are no OMERO.web node: the only hosts that reach gunicorn."""
-    return [n for n in in_group(nodes, "frontends") if "omero_web_nodes" not in n.groups]
+    return named(topology_of(None, nodes)["remote_frontends"], nodes)
 
 
 def redis_clients(node: Node, nodes: list[Node]) -> list[Node]:
     """Web nodes on other hosts that use this session store (the first one)."""
-    stores = in_group(nodes, "session_stores")
-    if node != stores[0]:
-        return []
-    return [n for n in in_group(nodes, "omero_web_nodes") if n not in stores]
+    return named(topology_of(node, nodes)["store_clients"], nodes)
 
 
 def is_container(node: Node) -> bool:

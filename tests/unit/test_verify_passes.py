@@ -35,15 +35,15 @@ def test_every_host(nodes):
 def test_each_hosts_tests_run_in_one_process(tmp_path):
     (tmp_path / "hosts.yml").write_text(INVENTORY)
     (tmp_path / "test_probe.py").write_text(TESTS)
-    # Beside the tests, as in tests/infra: pytest loads them while it reads the options.
-    for name in ("conftest.py", "helpers.py", "topology.py", "playbook.py"):
-        shutil.copy(ROOT / "tests/infra" / name, tmp_path)
+    # Beside the tests, as in tests/infra: pytest loads it while it reads the
+    # options; the modules it imports from where they are.
+    shutil.copy(ROOT / "tests/infra/conftest.py", tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--rootdir", str(tmp_path),
          f"--inventory={tmp_path / 'hosts.yml'}", str(tmp_path),
          "-m", "(not cluster) and not alone", "--dist", "loadgroup", "--numprocesses", "2"],
         capture_output=True, text=True, timeout=120,
-        env={"PATH": str(Path(sys.executable).parent)},
+        env={"PATH": str(Path(sys.executable).parent), "PYTHONPATH": str(ROOT / "tests/infra")},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     # -rA prints what each test printed.

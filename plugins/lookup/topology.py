@@ -1,0 +1,27 @@
+# GPL-2.0-or-later
+"""This host's topology (plugins/module_utils/topology.py), from the
+inventory's groups as omero_web_appliance_groups names them."""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+from ansible_collections.omero_web_appliance.appliance.plugins.module_utils.topology import topology
+
+DOCUMENTATION = r"""
+name: topology
+short_description: What the inventory's groups make of this host
+description:
+  - Each group's members, this host's session store, the front ends that reach it, the clients of a store,
+    whether Apache is in front, the web nodes' rolling batch.
+  - The groups' names are omero_web_appliance_groups' (a dict with any of omero_web_nodes, frontends,
+    apache_frontends, session_stores), today's names for those it leaves out.
+"""
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        names = self._templar.template(variables.get("omero_web_appliance_groups") or {})
+        try:
+            # No host at play level (a play's serial): no host's own answers.
+            return [topology(variables["groups"], variables.get("inventory_hostname", ""), names)]
+        except ValueError as error:
+            raise AnsibleLookupError(str(error)) from error

@@ -1,0 +1,77 @@
+# GPL-2.0-or-later
+"""The appliance's topology: what the inventory's groups make of each host.
+
+One model for the roles (through the topology lookup), the playbooks and
+the tests' helpers (tests/infra/topology.py). Pure Python, no Ansible.
+"""
+
+from __future__ import annotations
+
+# What each group is for, and its name in the inventory unless the site
+# names it otherwise (omero_web_appliance_groups).
+GROUPS = {
+    "omero_web_nodes": "omero_web_nodes",
+    "frontends": "frontends",
+    "apache_frontends": "apache_frontends",
+    "session_stores": "session_stores",
+}
+
+
+def group_names(names: dict | None) -> dict[str, str]:
+    """The inventory's name of each group, today's names unless given."""
+    names = dict(names or {})
+    unknown = sorted(set(names) - set(GROUPS))
+    if unknown:
+        raise ValueError(
+            f"omero_web_appliance_groups names {unknown}: it takes {sorted(GROUPS)},"
+            " each the name of an inventory group"
+        )
+    bad = sorted(key for key, value in names.items() if not isinstance(value, str) or not value)
+    if bad:
+        raise ValueError(
+            f"omero_web_appliance_groups: {bad} must each be a group's name (a non-empty string)"
+        )
+    return {**GROUPS, **names}
+
+
+def topology(groups: dict[str, list[str]], host: str, names: dict | None = None) -> dict:
+    """Per host: the members of each group, and
+
+    - session_store: the Redis this host's OMERO.web uses: itself if it is a
+      session store, else the first ('' for none);
+    - store_clients: the web nodes on other hosts that use this session store
+      (it is the first; the others serve no other host);
+    - frontends_of_node: the front ends that proxy to this node: itself if it
+      is a front end, else every front end;
+    - nodes_of_frontend: the nodes a front end proxies to: itself if it is a
+      node, else every node;
+    - remote_frontends: front ends that are no node (they alone reach gunicorn);
+    - drain_frontends: those a node is taken out of while it restarts (when
+      another node can answer);
+    - behind_apache: Apache on this host proxies to its Nginx;
+    - rolling_batch: the web nodes' play's serial: one at a time behind front
+      ends of their own, else all at once.
+    """
+    names = group_names(names)
+
+    def members(role: str) -> list[str]:
+        return list(groups.get(names[role]) or [])
+
+    nodes, frontends = members("omero_web_nodes"), members("frontends")
+    apache, stores = members("apache_frontends"), members("session_stores")
+    remote = [h for h in frontends if h not in nodes]
+    return {
+        "groups": names,
+        "omero_web_nodes": nodes,
+        "frontends": frontends,
+        "apache_frontends": apache,
+        "session_stores": stores,
+        "session_store": host if host in stores else (stores[0] if stores else ""),
+        "store_clients": [h for h in nodes if h not in stores] if stores and host == stores[0] else [],
+        "frontends_of_node": [host] if host in frontends else frontends,
+        "nodes_of_frontend": [host] if host in nodes else nodes,
+        "remote_frontends": remote,
+        "drain_frontends": remote if len(nodes) > 1 else [],
+        "behind_apache": host in apache,
+        "rolling_batch": 1 if remote else "100%",
+    }

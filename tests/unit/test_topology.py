@@ -1,0 +1,159 @@
+"""The one topology model (plugins/module_utils/topology.py): what each
+inventory the appliance supports makes of each host, as the roles (through
+the topology lookup, run here by Ansible), the playbooks and the tests'
+helpers read it."""
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("topology", ROOT / "plugins/module_utils/topology.py")
+model = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(model)
+topology = model.topology
+
+ALL_IN_ONE = {"omero_web_nodes": ["a", "b"], "frontends": ["a", "b"], "session_stores": ["a", "b"]}
+SPLIT = {"frontends": ["front"], "omero_web_nodes": ["web"], "session_stores": ["web"]}
+CLUSTER = {"frontends": ["lb"], "omero_web_nodes": ["n1", "n2"], "session_stores": ["redis"]}
+APACHE = {
+    "frontends": ["proxy"],
+    "apache_frontends": ["proxy"],
+    "omero_web_nodes": ["web"],
+    "session_stores": ["web"],
+}
+
+
+def test_all_in_one_hosts_each_serve_themselves():
+    a = topology(ALL_IN_ONE, "a")
+    assert a["session_store"] == "a" and a["store_clients"] == []
+    assert a["frontends_of_node"] == ["a"] and a["nodes_of_frontend"] == ["a"]
+    assert a["remote_frontends"] == [] and a["drain_frontends"] == []
+    assert a["rolling_batch"] == "100%" and not a["behind_apache"]
+    assert topology(ALL_IN_ONE, "b")["session_store"] == "b"
+
+
+def test_split_a_front_end_of_its_own_reaches_the_node_and_the_node_keeps_its_store():
+    web, front = topology(SPLIT, "web"), topology(SPLIT, "front")
+    assert web["frontends_of_node"] == ["front"] and web["remote_frontends"] == ["front"]
+    assert web["session_store"] == "web" and web["store_clients"] == []
+    # One node: nothing to send its requests to while it restarts.
+    assert web["drain_frontends"] == [] and web["rolling_batch"] == 1
+    assert front["nodes_of_frontend"] == ["web"] and front["frontends_of_node"] == ["front"]
+
+
+def test_cluster_nodes_share_the_first_store_and_roll_one_at_a_time():
+    n1, redis, lb = topology(CLUSTER, "n1"), topology(CLUSTER, "redis"), topology(CLUSTER, "lb")
+    assert n1["session_store"] == "redis" and n1["drain_frontends"] == ["lb"] and n1["rolling_batch"] == 1
+    assert redis["store_clients"] == ["n1", "n2"]
+    assert lb["nodes_of_frontend"] == ["n1", "n2"]
+
+
+def test_a_second_store_serves_no_other_host():
+    groups = {**CLUSTER, "session_stores": ["redis", "spare"]}
+    assert topology(groups, "spare")["store_clients"] == []
+    assert topology(groups, "n2")["session_store"] == "redis"
+
+
+def test_apache_in_front_of_nginx():
+    assert topology(APACHE, "proxy")["behind_apache"]
+    assert not topology(APACHE, "web")["behind_apache"]
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [{}, {"omero_web_nodes": ["solo"]}, {"omero_web_nodes": None, "frontends": []}],
+    ids=["no groups", "a node alone", "empty groups"],
+)
+def test_odd_inventories_give_empty_answers_not_errors(groups):
+    solo = topology(groups, "solo")
+    assert solo["session_store"] == "" and solo["frontends_of_node"] == [] and solo["remote_frontends"] == []
+    assert solo["rolling_batch"] == "100%"
+
+
+def test_groups_of_a_sites_own_names():
+    groups = {"web": ["n1", "n2"], "edge": ["lb"], "redis": ["r"]}
+    names = {"omero_web_nodes": "web", "frontends": "edge", "session_stores": "redis"}
+    n1 = topology(groups, "n1", names)
+    assert n1["session_store"] == "r" and n1["remote_frontends"] == ["lb"] and n1["drain_frontends"] == ["lb"]
+    assert n1["groups"]["apache_frontends"] == "apache_frontends"
+    # Today's names no longer count.
+    assert topology({**groups, "frontends": ["other"]}, "n1", names)["frontends"] == ["lb"]
+
+
+@pytest.mark.parametrize(
+    ("names", "said"),
+    [
+        ({"web_nodes": "web"}, "['web_nodes']"),
+        ({"frontends": ""}, "['frontends']"),
+        ({"frontends": 3}, "['frontends']"),
+    ],
+    ids=["unknown group", "empty name", "not a name"],
+)
+def test_a_bad_group_name_is_refused_naming_it(names, said):
+    with pytest.raises(ValueError, match=re.escape(said)) as error:
+        topology({}, "a", names)
+    assert "omero_web_appliance_groups" in str(error.value)
+
+
+def run_lookup(tmp_path, inventory: dict, host: str) -> subprocess.CompletedProcess:
+    interpreter = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    for group in inventory.get("all", {}).get("children", {}).values():
+        for name in group.get("hosts", {}):
+            group["hosts"][name] = interpreter
+    (tmp_path / "inventory.yml").write_text(json.dumps(inventory))
+    play = [
+        {
+            "hosts": host,
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "ansible.builtin.debug": {"msg": "topology {{ seen | to_json }}"},
+                    "vars": {"seen": "{{ query('omero_web_appliance.appliance.topology') | first }}"},
+                }
+            ],
+        }
+    ]
+    (tmp_path / "playbook.yml").write_text(json.dumps(play))
+    environment = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections"),
+        "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"),
+    }
+    argv = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "inventory.yml", "playbook.yml"]
+    return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, env=environment, check=False)
+
+
+def test_the_lookup_reads_the_inventorys_group_names(tmp_path):
+    inventory = {
+        "all": {
+            "vars": {"omero_web_appliance_groups": {"omero_web_nodes": "web", "frontends": "edge"}},
+            "children": {"web": {"hosts": {"n1": {}, "n2": {}}}, "edge": {"hosts": {"lb": {}}}},
+        }
+    }
+    run = run_lookup(tmp_path, inventory, "n1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    seen = json.loads(re.search(r"topology (\{.*\})", run.stdout.replace('\\"', '"')).group(1))
+    assert (
+        seen["remote_frontends"] == ["lb"]
+        and seen["drain_frontends"] == ["lb"]
+        and seen["rolling_batch"] == 1
+    )
+
+
+def test_the_lookup_refuses_a_bad_group_name_naming_the_variable(tmp_path):
+    inventory = {
+        "all": {
+            "vars": {"omero_web_appliance_groups": {"webnodes": "web"}},
+            "children": {"web": {"hosts": {"n1": {}}}},
+        }
+    }
+    run = run_lookup(tmp_path, inventory, "n1")
+    assert run.returncode != 0
+    assert "omero_web_appliance_groups names ['webnodes']" in run.stdout + run.stderr
