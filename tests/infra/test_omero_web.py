@@ -159,7 +159,7 @@ print(response.cookies[settings.SESSION_COOKIE_NAME].output())
 """
 
 
-def test_the_session_cookie_follows_theread_inventory(host):
+def test_the_session_cookie_follows_the_inventory(host):
     """A response through OMERO.web's own session middleware and settings."""
     result = django(host, "from django.conf import settings\n" + SESSION_COOKIE)
     assert result.rc == 0, result.stderr
