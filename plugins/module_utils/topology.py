@@ -19,6 +19,11 @@ GROUPS = {
 
 def group_names(names: dict | None) -> dict[str, str]:
     """The inventory's name of each group, today's names unless given."""
+    if names is not None and not isinstance(names, dict):
+        raise ValueError(
+            f"omero_web_appliance_groups = {names!r}: expected a dict of the appliance's groups"
+            f" ({', '.join(sorted(GROUPS))}) to the inventory's names for them"
+        )
     names = dict(names or {})
     unknown = sorted(set(names) - set(GROUPS))
     if unknown:

@@ -93,8 +93,10 @@ def test_groups_of_a_sites_own_names():
         ({"web_nodes": "web"}, "['web_nodes']"),
         ({"frontends": ""}, "['frontends']"),
         ({"frontends": 3}, "['frontends']"),
+        ("web", "= 'web': expected a dict"),
+        (["web"], "= ['web']: expected a dict"),
     ],
-    ids=["unknown group", "empty name", "not a name"],
+    ids=["unknown group", "empty name", "not a name", "a name, not a dict", "a list"],
 )
 def test_a_bad_group_name_is_refused_naming_it(names, said):
     with pytest.raises(ValueError, match=re.escape(said)) as error:
