@@ -60,3 +60,27 @@ def test_the_readme_variable_tables_are_current():
         text=True,
     )
     assert result.returncode == 0, result.stdout
+
+
+# The files each role writes, by the paths that only it may name.
+OWN_PATHS = {
+    "omero_web": [".collected-from", "omero-web-state"],
+    "nginx": ["/etc/nginx"],
+    "apache": ["/etc/apache2"],
+    "redis": ["/etc/redis"],
+    "firewall": ["/etc/nftables", "inet appliance"],
+}
+
+
+@pytest.mark.parametrize("owner", sorted(OWN_PATHS))
+def test_no_role_edits_another_roles_files(owner):
+    """A role reaches another's files only through that role's entry points
+    (e.g. nginx's tasks_from: upstream.yml for a rolling change)."""
+    for role in ROLES:
+        if role in (owner, "applied_state"):
+            continue
+        for path in (ROOT / "roles" / role).glob("*/*"):
+            if path.suffix not in (".yml", ".j2", ".py") or path.parent.name == "defaults":
+                continue
+            for own in OWN_PATHS[owner]:
+                assert own not in path.read_text(), f"{path.relative_to(ROOT)} names {owner}'s {own}"
