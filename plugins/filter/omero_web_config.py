@@ -1,114 +1,29 @@
-"""Filters that build OMERO.web's one config from the inventory."""
+"""Filters that build and check OMERO.web's one config from the inventory:
+the model in plugins/module_utils/omero_web_config.py, the rules both the
+controller and the host apply in plugins/module_utils/omero_web_rules.py."""
 
 from __future__ import annotations
 
 import json
 import re
 
-
-def _as_list(value, key):
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            pass
-    if not isinstance(value, list):
-        raise ValueError(f"{key} is not a list, so nothing can be appended to it: {value!r}")
-    return value
-
-
-def omero_web_append(config, appends, defaults):
-    """``config`` with the entries of ``appends`` added to each list property.
-
-    Like ``omero config append``, but a property the inventory does not set
-    starts from OMERO.web's own default (``defaults``), so appending to
-    omero.web.middleware keeps Django's middleware. Entries already present
-    are not added twice, so the result does not grow from run to run.
-    """
-    result = dict(config)
-    for key, entries in (appends or {}).items():
-        base = result[key] if key in result else defaults.get(key, [])
-        merged = list(_as_list(base, key))
-        for entry in _as_list(entries, key):
-            if entry not in merged:
-                merged.append(entry)
-        result[key] = merged
-    return result
-
-
-def omero_web_property(value):
-    """A property's value as the omero CLI stores it: strings as they are,
-    everything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-def omero_web_server_list(servers):
-    """omero.web.server_list from [{host, port, name}]: port 4064 and the
-    host as name unless given."""
-    return [[s["host"], int(s.get("port", 4064)), s.get("name", s["host"])] for s in servers]
-
-
-def _canonical(name):
-    """A distribution name as PyPI compares them (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def omero_web_app_list(apps):
-    """omero_web_apps with each entry's defaults filled in: the Django module
-    is the package name with underscores, wiring is on, no settings."""
-    return [
-        {
-            "name": app["name"],
-            "version": str(app["version"]),
-            "module": app.get("module") or _canonical(app["name"]).replace("-", "_"),
-            "settings": dict(app.get("settings") or {}),
-            "wiring": app.get("wiring", True) is not False,
-            "requirement": f"{app['name']}=={app['version']}",
-        }
-        for app in apps
-    ]
-
-
-def _mapr_top_links(settings):
-    """A top link per mapr menu, as OMERO.mapr's README adds them."""
-    links = []
-    for menu in _as_list(settings.get("omero.web.mapr.config", []), "omero.web.mapr.config"):
-        name = menu["menu"]
-        label = menu.get("config", {}).get("label") or name.title()
-        links.append([label, {"viewname": f"maprindex_{name}"}, {"title": f"Find {label} annotations"}])
-    return links
-
-
-def omero_web_app_config(apps, wiring):
-    """What the apps add to OMERO.web's config: ``set`` (their settings and
-    known wiring that replaces a value) and ``append`` (omero.web.apps, in
-    list order, and known wiring added to list properties)."""
-    properties = {}
-    appends = {"omero.web.apps": []}
-    for app in omero_web_app_list(apps):
-        module = app["module"]
-        appends["omero.web.apps"].append(module)
-        known = wiring.get(module, {}) if app["wiring"] else {}
-        properties.update(known.get("set", {}))
-        for key, entries in known.get("append", {}).items():
-            appends.setdefault(key, []).extend(entries)
-        if app["wiring"] and module == "omero_mapr":
-            appends.setdefault("omero.web.ui.top_links", []).extend(_mapr_top_links(app["settings"]))
-        properties.update(app["settings"])
-    if not appends["omero.web.apps"]:
-        appends = {}
-    return {"set": properties, "append": appends}
-
+from ansible_collections.omero_web_appliance.appliance.plugins.module_utils import omero_web_rules as rules
+from ansible_collections.omero_web_appliance.appliance.plugins.module_utils.omero_web_config import (
+    APP_REQUIRED_SETTINGS,
+    app_list,
+    build,
+    canonical,
+)
 
 NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 VERSION = re.compile(r"^[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?$")
-MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-def omero_web_app_problems(apps, required_settings):
+def omero_web_app_problems(apps, required_settings=None):
     """Every problem of omero_web_apps, one line each, naming the entry."""
     if not isinstance(apps, list):
         return [f"omero_web_apps = {apps!r}: expected a list of {{name, version}} entries"]
+    required_settings = APP_REQUIRED_SETTINGS if required_settings is None else required_settings
     problems = []
     seen = {}
     for index, app in enumerate(apps):
@@ -126,24 +41,24 @@ def omero_web_app_problems(apps, required_settings):
             )
         elif not VERSION.match(version):
             problems.append(f"{where}: version {version!r}: expected one exact release, e.g. '0.19.1'")
-        module = app.get("module") or _canonical(str(name)).replace("-", "_")
-        if not isinstance(module, str) or not MODULE.match(module):
+        module = app.get("module") or canonical(str(name)).replace("-", "_")
+        if rules.module_problem(module):
             problems.append(f"{where}: module {module!r} is not a Python module name")
         settings = app.get("settings") or {}
         if not isinstance(settings, dict):
             problems.append(f"{where}: settings = {settings!r}: expected a dict of omero.web.* properties")
             settings = {}
         for key in settings:
-            if not str(key).startswith("omero.web."):
+            if not rules.is_property(key):
                 problems.append(f"{where}: settings: {key} is not an omero.web.* property")
         for key in required_settings.get(module, []):
             if not settings.get(key):
                 problems.append(f"{where}: {module} does not start without {key}; set it in settings")
-        for kind, value in (("package", _canonical(str(name))), ("module", module)):
+        for kind, value in (("package", canonical(str(name))), ("module", module)):
             if (kind, value) in seen:
                 problems.append(f"{where}: {kind} {value} is listed twice (first as {seen[kind, value]})")
                 break
-        for kind, value in (("package", _canonical(str(name))), ("module", module)):
+        for kind, value in (("package", canonical(str(name))), ("module", module)):
             seen.setdefault((kind, value), f"omero_web_apps[{index}]")
     return problems
 
@@ -159,8 +74,7 @@ def omero_web_pip_problem(output, apps, extra_packages=()):
     when no entry is to blame."""
     text = output if isinstance(output, str) else json.dumps(output)
     entries = [
-        (f"omero_web_apps[{index}]", app["name"], app["version"])
-        for index, app in enumerate(omero_web_app_list(apps))
+        (f"omero_web_apps[{index}]", app["name"], app["version"]) for index, app in enumerate(app_list(apps))
     ] + [
         (f"omero_web_extra_packages[{index}]", *re.split(r"(?:\[[^\]]*\])?==", package, maxsplit=1))
         for index, package in enumerate(extra_packages or [])
@@ -168,9 +82,9 @@ def omero_web_pip_problem(output, apps, extra_packages=()):
     ]
     for match in PIP_MISSING.finditer(text):
         requirement = match.group(1)
-        wanted = _canonical(re.split(r"[=<>!~\[;]", requirement, maxsplit=1)[0])
+        wanted = canonical(re.split(r"[=<>!~\[;]", requirement, maxsplit=1)[0])
         for variable, name, version in entries:
-            if _canonical(name) == wanted:
+            if canonical(name) == wanted:
                 versions = [v for v in (match.group(2) or "").split(", ") if v and v != "none"]
                 latest = ", ".join(versions[-5:])
                 found = (
@@ -203,15 +117,39 @@ def omero_web_bad_environment(environment, own=()):
     return bad
 
 
+def omero_web_property(value):
+    """A property's value as the omero CLI stores it: strings as they are,
+    everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+RULES = {
+    "property": lambda key: None if rules.is_property(key) else "an omero.web.* property",
+    "prefix": rules.prefix_problem,
+    "origin": rules.origin_problem,
+    "module": rules.module_problem,
+}
+
+
+def omero_web_rule_breakers(values, rule):
+    """The values (a list, or a dict's keys) that break one of the rules
+    (omero_web_rules.py): property, prefix, origin or module."""
+    return [value for value in values if RULES[rule](value)]
+
+
+def omero_web_config_model(inputs, defaults=None):
+    """OMERO.web's config (set, appends, effective) from the role's variables."""
+    return build(inputs, defaults)
+
+
 class FilterModule:
     def filters(self):
         return {
-            "omero_web_append": omero_web_append,
-            "omero_web_bad_environment": omero_web_bad_environment,
-            "omero_web_app_config": omero_web_app_config,
-            "omero_web_app_list": omero_web_app_list,
+            "omero_web_app_list": app_list,
             "omero_web_app_problems": omero_web_app_problems,
+            "omero_web_bad_environment": omero_web_bad_environment,
+            "omero_web_config_model": omero_web_config_model,
             "omero_web_pip_problem": omero_web_pip_problem,
             "omero_web_property": omero_web_property,
-            "omero_web_server_list": omero_web_server_list,
+            "omero_web_rule_breakers": omero_web_rule_breakers,
         }

@@ -1,12 +1,28 @@
-"""The filters that build OMERO.web's one config (plugins/filter/omero_web_config.py)."""
+"""OMERO.web's one config: the model (plugins/module_utils/omero_web_config.py)
+with its precedence, the rules the controller and the host share
+(plugins/module_utils/omero_web_rules.py) and the filters the role calls
+(plugins/filter/omero_web_config.py)."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/omero_web_config.py"
-spec = importlib.util.spec_from_file_location("omero_web_config", PLUGIN)
+ROOT = Path(__file__).resolve().parents[2]
+# The checkout as the collection, as Ansible imports it (collections/).
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible_collections.omero_web_appliance.appliance.plugins.module_utils import (  # noqa: E402
+    omero_web_config as model,
+)
+from ansible_collections.omero_web_appliance.appliance.plugins.module_utils import (  # noqa: E402
+    omero_web_rules as rules,
+)
+
+spec = importlib.util.spec_from_file_location(
+    "omero_web_config_filters", ROOT / "plugins/filter/omero_web_config.py"
+)
 filters = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(filters)
 
@@ -15,28 +31,24 @@ CORS = {"index": 0.5, "class": "corsheaders.middleware.CorsMiddleware"}
 
 
 def test_append_starts_from_omero_webs_default():
-    config = filters.omero_web_append(
-        {}, {"omero.web.middleware": [CORS]}, {"omero.web.middleware": DEFAULT_MIDDLEWARE}
-    )
+    config = model.append({}, {"omero.web.middleware": [CORS]}, {"omero.web.middleware": DEFAULT_MIDDLEWARE})
     assert config == {"omero.web.middleware": DEFAULT_MIDDLEWARE + [CORS]}
 
 
 def test_append_extends_what_the_inventory_set_even_as_json_text():
-    config = filters.omero_web_append(
-        {"omero.web.apps": '["omero_figure"]'}, {"omero.web.apps": ["omero_iviewer"]}, {}
-    )
+    config = model.append({"omero.web.apps": '["omero_figure"]'}, {"omero.web.apps": ["omero_iviewer"]}, {})
     assert config == {"omero.web.apps": ["omero_figure", "omero_iviewer"]}
 
 
 def test_append_does_not_add_an_entry_twice():
-    once = filters.omero_web_append({}, {"omero.web.apps": ["corsheaders", "corsheaders"]}, {})
-    again = filters.omero_web_append(once, {"omero.web.apps": ["corsheaders"]}, {})
+    once = model.append({}, {"omero.web.apps": ["corsheaders", "corsheaders"]}, {})
+    again = model.append(once, {"omero.web.apps": ["corsheaders"]}, {})
     assert again == {"omero.web.apps": ["corsheaders"]}
 
 
 def test_append_to_a_property_that_is_not_a_list_says_so():
     with pytest.raises(ValueError, match="omero.web.prefix is not a list"):
-        filters.omero_web_append({"omero.web.prefix": "/omero"}, {"omero.web.prefix": ["x"]}, {})
+        model.append({"omero.web.prefix": "/omero"}, {"omero.web.prefix": ["x"]}, {})
 
 
 def test_properties_are_stored_as_the_omero_cli_stores_them():
@@ -48,7 +60,7 @@ def test_properties_are_stored_as_the_omero_cli_stores_them():
 
 def test_server_list_fills_port_and_name():
     servers = [{"host": "omero.example.org"}, {"host": "10.0.0.2", "port": 14064, "name": "test"}]
-    assert filters.omero_web_server_list(servers) == [
+    assert model.server_list(servers) == [
         ["omero.example.org", 4064, "omero.example.org"],
         ["10.0.0.2", 14064, "test"],
     ]
@@ -76,7 +88,7 @@ def test_apps_are_added_in_list_order_with_their_known_wiring():
         {"name": "omero-mapr", "version": "0.5.3", "settings": MAPR},
         {"name": "omero.gallery", "version": "3.4.3", "wiring": False},
     ]
-    config = filters.omero_web_app_config(apps, WIRING)
+    config = model.app_config(apps, WIRING)
     modules = ["omero_figure", "omero_iviewer", "omero_mapr", "omero_gallery"]
     assert config["append"]["omero.web.apps"] == modules
     assert config["set"] == {"omero.web.viewer.view": "omero_iviewer.views.index", **MAPR}
@@ -89,11 +101,11 @@ def test_apps_are_added_in_list_order_with_their_known_wiring():
 
 
 def test_an_app_without_wiring_and_no_apps_add_nothing_else():
-    config = filters.omero_web_app_config(
+    config = model.app_config(
         [{"name": "omero-iviewer", "version": "0.19.1", "wiring": False, "module": "omero_iviewer"}], WIRING
     )
     assert config == {"set": {}, "append": {"omero.web.apps": ["omero_iviewer"]}}
-    assert filters.omero_web_app_config([], WIRING) == {"set": {}, "append": {}}
+    assert model.app_config([], WIRING) == {"set": {}, "append": {}}
 
 
 @pytest.mark.parametrize(
@@ -211,3 +223,160 @@ def test_environment_of_one_line_values_is_good():
 def test_environment_entries_that_cannot_be_used_are_named(name, value):
     environment = {"GOOD": "1", name: value}
     assert filters.omero_web_bad_environment(environment, OWN_ENVIRONMENT) == {name: value}
+
+
+# -- the config model's precedence ----------------------------------------------
+
+INPUTS = {
+    "session_engine": "redis",
+    "redis_url": "redis://:secret@10.0.0.5:6379/0",
+    "omerodir": "/opt/omero/web/OMERO.web",
+    "session_expire_at_browser_close": True,
+    "session_cookie_age": 86400,
+    "request_timeout": "60",
+    "worker_class": "gthread",
+    "workers": 2,
+    "threads": 8,
+    "listen_address": "127.0.0.1",
+    "servers": [],
+    "prefix": "",
+    "cors_origins": [],
+    "cors_allow_all": False,
+    "behind_tls": False,
+    "site_names": [],
+    "site_https_ports": [],
+    "apps": [],
+    "config": {},
+    "config_append": {},
+}
+
+
+def built(defaults=None, **inputs):
+    return model.build(INPUTS | inputs, defaults)
+
+
+def test_the_session_engine_is_lowest():
+    config = built(config={"omero.web.session_engine": "x.y"})["effective"]
+    assert config["omero.web.session_engine"] == "x.y"
+    assert config["omero.web.caches"]["default"]["LOCATION"] == INPUTS["redis_url"]
+    assert built(session_engine="db")["effective"]["omero.web.databases"]["default"]["NAME"].endswith(
+        "/var/sessions.sqlite3"
+    )
+    with pytest.raises(ValueError, match="omero_web_session_engine = 'memcached'"):
+        built(session_engine="memcached")
+
+
+def test_the_convenience_variables_come_over_the_session_engine_and_under_the_apps_and_the_config():
+    settings = {"omero.web.wsgi_timeout": 30, "omero.web.prefix": "/app"}
+    apps = [{"name": "x-app", "version": "1.0", "settings": settings}]
+    config = built(prefix="/omero", apps=apps)["set"]
+    assert config["omero.web.wsgi_timeout"] == 30 and config["omero.web.prefix"] == "/app"
+    assert config["omero.web.static_url"] == "/omero/static/"
+    config = built(prefix="/omero", apps=apps, config={"omero.web.wsgi_timeout": 90})["set"]
+    assert config["omero.web.wsgi_timeout"] == 90 and config["omero.web.wsgi_threads"] == 8
+
+
+def test_the_known_wiring_of_an_app_yields_to_the_config():
+    apps = [{"name": "omero-iviewer", "version": "0.19.1"}]
+    assert built(apps=apps)["set"]["omero.web.viewer.view"] == "omero_iviewer.views.index"
+    config = built(apps=apps, config={"omero.web.viewer.view": "site.views.viewer"})["set"]
+    assert config["omero.web.viewer.view"] == "site.views.viewer"
+
+
+def test_appends_go_health_then_cors_then_apps_then_the_sites_own():
+    apps = [{"name": "omero-figure", "version": "8.0.1"}]
+    appends = built(
+        apps=apps, cors_origins=["https://a.example.org"], config_append={"omero.web.apps": ["site_app"]}
+    )["appends"]
+    assert appends["omero.web.apps"] == [
+        "omero_web_appliance.health",
+        "corsheaders",
+        "omero_figure",
+        "site_app",
+    ]
+    assert [m["class"] for m in appends["omero.web.middleware"]] == [
+        "corsheaders.middleware.CorsMiddleware",
+        "corsheaders.middleware.CorsPostCsrfMiddleware",
+    ]
+    # Listed again by the site, an entry takes the site's place.
+    again = built(config_append={"omero.web.apps": ["site_app", "omero_web_appliance.health"]})["appends"]
+    assert again["omero.web.apps"] == ["site_app", "omero_web_appliance.health"]
+
+
+def test_appends_start_from_what_the_config_sets_else_from_omero_webs_default():
+    default = {"omero.web.apps": ["django.contrib.staticfiles"]}
+    assert built(default)["effective"]["omero.web.apps"] == [
+        "django.contrib.staticfiles",
+        "omero_web_appliance.health",
+    ]
+    config = built(default, config={"omero.web.apps": ["omero_figure"]})["effective"]
+    assert config["omero.web.apps"] == ["omero_figure", "omero_web_appliance.health"]
+
+
+def test_behind_tls_the_site_names_give_hosts_origins_and_secure_cookies():
+    plain = built()["effective"]
+    assert plain["omero.web.secure_proxy_ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert "omero.web.allowed_hosts" not in plain and "omero.web.session_cookie_secure" not in plain
+    config = built(behind_tls=True, site_names=["lb", "omero.example.org"], site_https_ports=[443, 8443])[
+        "effective"
+    ]
+    assert (
+        config["omero.web.session_cookie_secure"] is True and config["omero.web.csrf_cookie_secure"] is True
+    )
+    assert config["omero.web.allowed_hosts"] == ["lb", "omero.example.org", "localhost", "127.0.0.1", "[::1]"]
+    assert config["omero.web.csrf_trusted_origins"] == [
+        "https://lb",
+        "https://lb:8443",
+        "https://omero.example.org",
+        "https://omero.example.org:8443",
+    ]
+    # The config still wins over what the site's names make.
+    assert built(behind_tls=True, config={"omero.web.allowed_hosts": ["*"]})["effective"][
+        "omero.web.allowed_hosts"
+    ] == ["*"]
+
+
+def test_cors_and_servers_only_when_asked_for():
+    config = built()["effective"]
+    assert "omero.web.cors_origin_whitelist" not in config and "omero.web.server_list" not in config
+    config = built(cors_allow_all=True, servers=[{"host": "omero"}])["effective"]
+    assert config["omero.web.cors_origin_allow_all"] is True and config["omero.web.server_list"] == [
+        ["omero", 4064, "omero"]
+    ]
+
+
+def test_a_password_in_the_config_is_known():
+    assert built()["has_secrets"] is True
+    assert built(redis_url="redis://10.0.0.5:6379/0")["has_secrets"] is False
+    assert built(redis_url="redis://10.0.0.5:6379/0", config={"omero.web.public.password": "p"})[
+        "has_secrets"
+    ]
+    assert not built(redis_url="redis://10.0.0.5:6379/0", config={"omero.web.public.password": ""})[
+        "has_secrets"
+    ]
+
+
+# -- the rules both ends apply --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "good", "bad"),
+    [
+        ("property", ["omero.web.prefix", "omero.web.ui.top_links"], ["omero.server.host", "omero.web.", 3]),
+        ("prefix", ["/omero", "/a/b"], ["omero", "/omero/", "/", "/om ero", "/omero?x", ""]),
+        (
+            "origin",
+            ["https://a.example.org", "http://a:8080"],
+            ["a.example.org", "https://a/", "https://a:port"],
+        ),
+        ("module", ["omero_figure", "a.b"], ["x-y", "1x", ""]),
+    ],
+)
+def test_the_rules_the_preflight_applies(rule, good, bad):
+    assert filters.omero_web_rule_breakers(good + bad, rule) == bad
+
+
+def test_the_host_checker_applies_the_same_rules():
+    """omeroweb/'s rules module is this file, not a copy of it."""
+    host = ROOT / "omeroweb/src/omero_web_appliance/rules.py"
+    assert host.resolve() == Path(rules.__file__).resolve()

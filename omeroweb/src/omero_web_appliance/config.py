@@ -13,23 +13,20 @@ import importlib
 import importlib.util
 import json
 import os
-import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import schema
+from . import rules, schema
 
-PREFIX = "omero.web."
+PREFIX = rules.PROPERTY_PREFIX
 
 Parser = Callable[[str], object]
 
-# Properties whose values are secrets: no message prints them.
-SECRETS = frozenset({"omero.web.secret_key", "omero.web.public.password", "omero.web.email_host_password"})
-# The password in a URL's user part (a Redis or database URL).
-_URL_PASSWORD = re.compile(r"(://[^/@:\s'\"]*:)[^/@\s'\"]+@")
+SECRETS = rules.SECRET_PROPERTIES
+_URL_PASSWORD = rules.URL_PASSWORD
 
 
 def redact(text: str) -> str:

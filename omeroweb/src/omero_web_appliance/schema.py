@@ -25,6 +25,8 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from . import rules
+
 # A rule gets the raw text, OMERO.web's parsed value and the context, and
 # yields what is expected for each problem it finds.
 Rule = Callable[[str, object, "Context"], Iterator[str]]
@@ -143,7 +145,6 @@ def http_url(raw: str, value: object, ctx: Context) -> Iterator[str]:
 
 LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
 HOST = rf"(\*|\.?{LABEL}(\.{LABEL})*\.?|\[[0-9A-Fa-f:.]+\])"
-ORIGIN = r"https?://[^/\s:]+(:\d{1,5})?"
 
 
 def list_of(item: Callable[[object], str | None], non_empty: bool = False) -> Rule:
@@ -183,9 +184,7 @@ def _host(entry: object) -> str | None:
 
 
 def _origin(entry: object) -> str | None:
-    if not isinstance(entry, str) or not re.fullmatch(ORIGIN, entry):
-        return "an origin with its scheme and no path, e.g. https://omero.example.org"
-    return None
+    return rules.origin_problem(entry)
 
 
 def _server(entry: object) -> str | None:
@@ -395,8 +394,9 @@ def proxy_ssl_header(raw: str, value: object, ctx: Context) -> Iterator[str]:
 
 
 def prefix(raw: str, value: object, ctx: Context) -> Iterator[str]:
-    if not isinstance(value, str) or not re.fullmatch(r"/[^\s?#]*[^/\s?#]", value):
-        yield "a path that starts with / and does not end with /, e.g. /omero"
+    problem = rules.prefix_problem(value)
+    if problem:
+        yield problem
 
 
 def static_url(raw: str, value: object, ctx: Context) -> Iterator[str]:
@@ -801,9 +801,9 @@ def _cookie_path(config: Config, ctx: Context) -> Iterator[tuple[str, str]]:
 
 
 def _static_under_prefix(config: Config, ctx: Context) -> Iterator[tuple[str, str]]:
-    url, site = config.get("omero.web.static_url"), config.get("omero.web.prefix")
-    if isinstance(url, str) and site and not re.match(r"https?://", url) and not url.startswith(f"{site}/"):
-        yield ("omero.web.static_url", f"a URL under the prefix {site}, e.g. {site}/static/ (or a full URL)")
+    problem = rules.static_url_problem(config.get("omero.web.static_url"), config.get("omero.web.prefix"))
+    if problem:
+        yield ("omero.web.static_url", problem)
 
 
 def _port_free(config: Config, ctx: Context) -> Iterator[tuple[str, str]]:

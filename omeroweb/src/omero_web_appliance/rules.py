@@ -1,0 +1,1 @@
+../../../plugins/module_utils/omero_web_rules.py
