@@ -114,6 +114,11 @@ CASES = {
         ["omero.web.session_cookie_age = 'a day': OMERO.web rejects it", "unchanged"],
         CHECK_MODE,
     ),
+    # A host with several networks names the one the others reach it on.
+    "service address that is no IP address": (
+        {"omero_web_appliance_address": "web.example.org"},
+        ["omero_web_appliance_address = 'web.example.org' on", "expected an IP address of"],
+    ),
     "prefix without a leading slash": (
         {"omero_web_prefix": "omero"},
         ["omero_web_prefix = 'omero': expected a path that starts with /"],

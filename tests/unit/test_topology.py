@@ -104,20 +104,27 @@ def test_a_bad_group_name_is_refused_naming_it(names, said):
     assert "omero_web_appliance_groups" in str(error.value)
 
 
-def run_lookup(tmp_path, inventory: dict, host: str) -> subprocess.CompletedProcess:
+def run_lookup(
+    tmp_path,
+    inventory: dict,
+    host: str,
+    expression: str = "query('omero_web_appliance.appliance.topology') | first",
+    facts: bool = False,
+) -> subprocess.CompletedProcess:
     interpreter = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     for group in inventory.get("all", {}).get("children", {}).values():
         for name in group.get("hosts", {}):
-            group["hosts"][name] = interpreter
+            group["hosts"][name] = {**interpreter, **(group["hosts"][name] or {})}
     (tmp_path / "inventory.yml").write_text(json.dumps(inventory))
     play = [
         {
             "hosts": host,
-            "gather_facts": False,
+            "gather_facts": facts,
+            "gather_subset": ["min", "default_ipv4"],
             "tasks": [
                 {
                     "ansible.builtin.debug": {"msg": "topology {{ seen | to_json }}"},
-                    "vars": {"seen": "{{ query('omero_web_appliance.appliance.topology') | first }}"},
+                    "vars": {"seen": "{{ " + expression + " }}"},
                 }
             ],
         }
@@ -159,3 +166,30 @@ def test_the_lookup_refuses_a_bad_group_name_naming_the_variable(tmp_path):
     run = run_lookup(tmp_path, inventory, "n1")
     assert run.returncode != 0
     assert "omero_web_appliance_groups names ['webnodes']" in run.stdout + run.stderr
+
+
+ADDRESSES = "query('omero_web_appliance.appliance.addresses', 'n1', 'lb')"
+
+
+def test_a_host_serves_on_its_own_address_where_the_inventory_sets_one(tmp_path):
+    """n1's facts are gathered (this machine's default route), lb's are not."""
+    inventory = {
+        "all": {
+            "children": {"omero_web_nodes": {"hosts": {"n1": {}}}, "frontends": {"hosts": {"lb": {}}}},
+        }
+    }
+    run = run_lookup(tmp_path, inventory, "n1", ADDRESSES, facts=True)
+    assert run.returncode != 0
+    assert "lb has no default IPv4 route and no omero_web_appliance_address" in run.stdout
+    inventory["all"]["children"]["frontends"]["hosts"]["lb"] = {"omero_web_appliance_address": "192.0.2.20"}
+    run = run_lookup(tmp_path, inventory, "n1", ADDRESSES, facts=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r'topology \["[0-9.]+", "192.0.2.20"\]', run.stdout.replace('\\"', '"')), run.stdout
+
+
+def test_a_service_address_that_is_no_ip_address_is_refused_naming_the_variable(tmp_path):
+    node = {"n1": {"omero_web_appliance_address": "web1"}}
+    inventory = {"all": {"children": {"omero_web_nodes": {"hosts": node}}}}
+    run = run_lookup(tmp_path, inventory, "n1", "query('omero_web_appliance.appliance.addresses', 'n1')")
+    assert run.returncode != 0
+    assert "omero_web_appliance_address = 'web1' on n1: expected an IP address of n1" in run.stdout
