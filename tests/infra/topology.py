@@ -57,6 +57,11 @@ def read_inventory(path: str) -> list[Node]:
             walk(child, parents + (group,))
 
     walk("all", ())
+    # A site's own group names (omero_web_appliance_groups): each host is in
+    # the appliance's groups too, as the roles read them.
+    for node in nodes.values():
+        names = MODEL.group_names(node.vars.get("omero_web_appliance_groups"))
+        node.groups.update(group for group, name in names.items() if name in node.groups)
     return list(nodes.values())
 
 

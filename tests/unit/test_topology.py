@@ -193,3 +193,28 @@ def test_a_service_address_that_is_no_ip_address_is_refused_naming_the_variable(
     run = run_lookup(tmp_path, inventory, "n1", "query('omero_web_appliance.appliance.addresses', 'n1')")
     assert run.returncode != 0
     assert "omero_web_appliance_address = 'web1' on n1: expected an IP address of n1" in run.stdout
+
+
+def test_the_tests_see_a_site_of_its_own_names_as_the_roles_do(tmp_path):
+    """tests/infra/topology.py puts each host in the appliance's groups that
+    omero_web_appliance_groups maps its own groups to (molecule/split)."""
+    sys.path.insert(0, str(ROOT / "tests/infra"))
+    import topology as helpers  # noqa: PLC0415
+
+    inventory = {
+        "all": {
+            "vars": {
+                "omero_web_appliance_groups": {
+                    "omero_web_nodes": "web",
+                    "session_stores": "web",
+                    "frontends": "edge",
+                }
+            },
+            "children": {"web": {"hosts": {"n1": None}}, "edge": {"hosts": {"lb": None}}},
+        }
+    }
+    (tmp_path / "inventory.yml").write_text(json.dumps(inventory))
+    nodes = {n.name: n for n in helpers.read_inventory(str(tmp_path / "inventory.yml"))}
+    assert nodes["n1"].groups >= {"web", "omero_web_nodes", "session_stores"}
+    assert "frontends" not in nodes["n1"].groups and nodes["lb"].groups >= {"edge", "frontends"}
+    assert [n.name for n in helpers.remote_frontends(list(nodes.values()))] == ["lb"]
