@@ -23,27 +23,30 @@ from topology import address, host_of, in_group, remote_frontends, session_store
 pytestmark = pytest.mark.group("omero_web_nodes")
 
 
+def answers(host, code: str, answer: str) -> bool:
+    """Whether OMERO.web's Django, running ``code``, prints ``answer`` last."""
+    found = django(host, code)
+    assert found.rc == 0, found.stderr
+    return found.stdout.strip().endswith(answer)
+
+
 def session_is_stored(host, key: str) -> bool:
     engine = session_engine(host)
     if engine.endswith(".cache"):
         # Asked of Redis itself, through OMERO.web's own connection settings.
-        found = django(
-            host,
+        keys = (
             "from django_redis import get_redis_connection\n"
-            f"print(len(get_redis_connection('default').keys('*{key}')))",
+            f"print(len(get_redis_connection('default').keys('*{key}')))"
         )
-        assert found.rc == 0, found.stderr
-        return found.stdout.strip().endswith("1")
+        return answers(host, keys, "1")
     if engine.endswith(".file"):
         return host.file(f"{OMERODIR}/var/tmp/sessionid{key}").exists
     if engine.endswith(".db"):
-        found = django(
-            host,
+        query = (
             "from django.contrib.sessions.models import Session\n"
-            f"print(Session.objects.filter(session_key={key!r}).exists())",
+            f"print(Session.objects.filter(session_key={key!r}).exists())"
         )
-        assert found.rc == 0, found.stderr
-        return found.stdout.strip().endswith("True")
+        return answers(host, query, "True")
     raise AssertionError(f"no check for {engine}")
 
 
