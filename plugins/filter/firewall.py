@@ -23,6 +23,19 @@ def firewall_admits(address, sources):
     return False
 
 
+def firewall_loopback(address):
+    """Whether a service bound to ``address`` is reachable from this host
+    alone (so it needs no port in the firewall): a loopback address or
+    localhost."""
+    text = str(address).strip("[]")
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
 class FilterModule:
     def filters(self):
-        return {"firewall_admits": firewall_admits}
+        return {"firewall_admits": firewall_admits, "firewall_loopback": firewall_loopback}

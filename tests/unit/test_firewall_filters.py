@@ -36,3 +36,22 @@ def test_sources_that_let_the_controller_in(address, sources):
 )
 def test_sources_that_would_shut_the_controller_out(address, sources):
     assert not filters.firewall_admits(address, sources)
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.1.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("", False),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.89.78.11", False),
+        ("omero.example.org", False),
+    ],
+)
+def test_a_service_on_loopback_needs_no_port(address, loopback):
+    assert filters.firewall_loopback(address) is loopback
