@@ -59,6 +59,12 @@ def test_passwords_in_urls_are_never_printed(value):
     assert "********@" in str(problem)
 
 
+def test_a_password_in_a_caches_options_is_never_printed():
+    value = {"default": {"OPTIONS": {"PASSWORD": "hunter2", "SENTINEL_KWARGS": {"password": "hunter2"}}}}
+    problem = config.Problem("omero.web.caches", value, "does not fit")
+    assert "hunter2" not in str(problem) and "'PASSWORD': '********'" in str(problem)
+
+
 def test_a_secret_in_a_refused_config_stays_out_of_the_report():
     secret = {
         "omero.web.secret_key": "hunter2-key",

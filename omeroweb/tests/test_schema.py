@@ -129,6 +129,8 @@ BAD = [
     ("shape", "admins", '[["jane@example.org"]]', "a pair [name, email address]"),
     ("shape", "caches", '{"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "127.0.0.1:6379"}}', "Redis URL"),
     ("shape", "caches", REDIS.replace('"default"', '"sessions"'), 'a "default" cache'),
+    ("shape", "caches", REDIS.replace('"redis://127.0.0.1:6379/0"', '["redis://omero-web/0", "x"]'), "or a list of them"),
+    ("shape", "caches", REDIS.replace('"redis://127.0.0.1:6379/0"', "[]"), "Redis URL"),
     ("shape", "caches", '{"default": {"BACKEND": "json.JSONDecoder", "TIMEOUT": "300"}}', "TIMEOUT is a number"),
     ("shape", "databases", '{"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "sessions.db"}}', "absolute"),
     ("shape", "databases", '{"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/s.db"}}', "nowhere"),
@@ -213,6 +215,16 @@ GOOD = {
 
 def test_a_good_config_passes():
     assert judge(GOOD, memory_mb=2048) == []
+
+
+def test_the_cache_on_the_primary_sentinel_names_passes():
+    sentinel = (
+        '{"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": ["redis://omero-web/0"],'
+        ' "OPTIONS": {"CLIENT_CLASS": "django_redis.client.SentinelClient",'
+        ' "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",'
+        ' "SENTINELS": [["10.0.0.5", 26379]], "PASSWORD": "pw"}}}'
+    )
+    assert judge({**GOOD, "caches": sentinel}, memory_mb=2048) == []
 
 
 # The four values that took the demo down or were misread.

@@ -11,9 +11,11 @@ name: topology
 short_description: What the inventory's groups make of this host
 description:
   - Each group's members, this host's session store, the front ends that reach it, the clients of a store,
-    whether Apache is in front, the web nodes' rolling batch.
+    whether Apache is in front, the web nodes' rolling batch, whether the session stores run Sentinel.
   - The groups' names are omero_web_appliance_groups' (a dict with any of omero_web_nodes, frontends,
     apache_frontends, session_stores), today's names for those it leaves out.
+  - The session stores replicate under Redis Sentinel when there are three or more of them, unless
+    omero_web_appliance_sentinel (true or false) says otherwise; true with fewer is refused.
 """
 
 
@@ -22,6 +24,7 @@ class LookupModule(LookupBase):
         names = self._templar.template(variables.get("omero_web_appliance_groups") or {})
         try:
             # No host at play level (a play's serial): no host's own answers.
-            return [topology(variables["groups"], variables.get("inventory_hostname", ""), names)]
+            sentinel = self._templar.template(variables.get("omero_web_appliance_sentinel"))
+            return [topology(variables["groups"], variables.get("inventory_hostname", ""), names, sentinel)]
         except ValueError as error:
             raise AnsibleLookupError(str(error)) from error

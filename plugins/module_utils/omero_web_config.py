@@ -176,14 +176,38 @@ def app_config(apps, wiring=None):
     return {"set": properties, "append": appends}
 
 
-def session_properties(engine, redis_url, omerodir):
+def sentinel_cache(sentinel):
+    """Django's cache on the primary the Sentinels name (django-redis's
+    Sentinel client): the primary alone, so that a session is read back from
+    where it was written, and short socket timeouts, so that a request waits
+    seconds, not minutes, on a primary that just failed."""
+    password = sentinel.get("password") or None
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": [f"redis://{sentinel['master']}/0"],
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": [[s["host"], int(s["port"])] for s in sentinel["sentinels"]],
+            "SENTINEL_KWARGS": {"password": password, "socket_timeout": 1},
+            "PASSWORD": password,
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        },
+    }
+
+
+def session_properties(engine, redis_url, omerodir, sentinel=None):
     """What omero_web_session_engine sets."""
     if engine == "redis":
+        cache = (
+            sentinel_cache(sentinel)
+            if sentinel
+            else {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}
+        )
         return {
             "omero.web.session_engine": "django.contrib.sessions.backends.cache",
-            "omero.web.caches": {
-                "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url}
-            },
+            "omero.web.caches": {"default": cache},
         }
     if engine == "db":
         # OMERO.web has no database of its own; sessions get an SQLite file.
@@ -261,7 +285,12 @@ def build(inputs, defaults=None):
     appended properties: ``set``, ``appends`` and ``effective``."""
     apps = app_config(inputs.get("apps") or [])
     properties = (
-        session_properties(inputs["session_engine"], inputs.get("redis_url"), inputs["omerodir"])
+        session_properties(
+            inputs["session_engine"],
+            inputs.get("redis_url"),
+            inputs["omerodir"],
+            inputs.get("redis_sentinel"),
+        )
         | convenience_properties(inputs)
         | apps["set"]
         | dict(inputs.get("config") or {})
@@ -283,9 +312,11 @@ def build(inputs, defaults=None):
 
 
 def has_secrets(config):
-    """Whether a config holds a password: a secret property set, or a URL
-    with a password (the Redis one)."""
+    """Whether a config holds a password: a secret property set, a URL with
+    a password (the Redis one) or a password in a JSON value (Sentinel's)."""
     return any(
-        (key in rules.SECRET_PROPERTIES and value) or rules.URL_PASSWORD.search(json.dumps(value))
+        (key in rules.SECRET_PROPERTIES and value)
+        or rules.URL_PASSWORD.search(json.dumps(value))
+        or rules.JSON_PASSWORD.search(json.dumps(value))
         for key, value in config.items()
     )

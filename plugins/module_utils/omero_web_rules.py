@@ -19,6 +19,9 @@ SECRET_PROPERTIES = frozenset(
 )
 # The password in a URL's user part (a Redis or database URL).
 URL_PASSWORD = re.compile(r"(://[^/@:\s'\"]*:)[^/@\s'\"]+@")
+# A password in JSON or Python text (a cache's OPTIONS, as Sentinel's client
+# takes it); an empty one or null is none.
+JSON_PASSWORD = re.compile(r"""(["'](?:PASSWORD|password)["']\s*:\s*["'])[^"']+(["'])""")
 # Where the site is served (omero.web.prefix): no trailing slash, no query.
 PREFIX = re.compile(r"/[^\s?#]*[^/\s?#]")
 # A CORS origin as django-cors-headers 3.x takes it: scheme, host, port.

@@ -39,13 +39,42 @@ def group_names(names: dict | None) -> dict[str, str]:
     return {**GROUPS, **names}
 
 
-def topology(groups: dict[str, list[str]], host: str, names: dict | None = None) -> dict:
+def replicated(stores: list[str], sentinel: object = None) -> bool:
+    """Whether the session stores run as one primary and replicas under
+    Redis Sentinel: three or more of them, unless omero_web_appliance_sentinel
+    says otherwise; asked for with fewer, a clear error."""
+    if sentinel is None or sentinel == "":
+        return len(stores) >= 3
+    if not isinstance(sentinel, bool):
+        raise ValueError(
+            f"omero_web_appliance_sentinel = {sentinel!r}:"
+            " expected true, false or nothing (Sentinel with three or more stores)"
+        )
+    if sentinel and len(stores) < 3:
+        listed = ", ".join(stores) or "none"
+        raise ValueError(
+            f"omero_web_appliance_sentinel = true with {len(stores)} session store(s) ({listed}):"
+            " Sentinel needs three or more, so that a majority can still elect a primary when one is down"
+        )
+    return sentinel
+
+
+def topology(
+    groups: dict[str, list[str]], host: str, names: dict | None = None, sentinel: object = None
+) -> dict:
     """Per host: the members of each group, and
 
+    - sentinel: the session stores replicate one primary, Redis Sentinel
+      electing it (replicated());
     - session_store: the Redis this host's OMERO.web uses: itself if it is a
-      session store, else the first ('' for none);
+      session store, else the first ('' for none); with Sentinel, the first
+      of the stores Sentinel answers for;
+    - session_stores_of_node: the stores this host's OMERO.web reaches: its
+      session store, or with Sentinel every store (their Sentinels);
     - store_clients: the web nodes on other hosts that use this session store
-      (it is the first; the others serve no other host);
+      (it is the first; the others serve no other host); with Sentinel, every
+      web node on another host uses every store;
+    - store_peers: with Sentinel, the other stores (replication, Sentinels);
     - frontends_of_node: the front ends that proxy to this node: itself if it
       is a front end, else every front end;
     - nodes_of_frontend: the nodes a front end proxies to: itself if it is a
@@ -65,14 +94,24 @@ def topology(groups: dict[str, list[str]], host: str, names: dict | None = None)
     nodes, frontends = members("omero_web_nodes"), members("frontends")
     apache, stores = members("apache_frontends"), members("session_stores")
     remote = [h for h in frontends if h not in nodes]
+    with_sentinel = replicated(stores, sentinel)
+    if with_sentinel:
+        store = stores[0]
+        clients = [h for h in nodes if h != host] if host in stores else []
+    else:
+        store = host if host in stores else (stores[0] if stores else "")
+        clients = [h for h in nodes if h not in stores] if stores and host == stores[0] else []
     return {
         "groups": names,
         "omero_web_nodes": nodes,
         "frontends": frontends,
         "apache_frontends": apache,
         "session_stores": stores,
-        "session_store": host if host in stores else (stores[0] if stores else ""),
-        "store_clients": [h for h in nodes if h not in stores] if stores and host == stores[0] else [],
+        "sentinel": with_sentinel,
+        "session_store": store,
+        "session_stores_of_node": stores if with_sentinel else [store] if store else [],
+        "store_clients": clients,
+        "store_peers": [h for h in stores if h != host] if with_sentinel and host in stores else [],
         "frontends_of_node": [host] if host in frontends else frontends,
         "nodes_of_frontend": [host] if host in nodes else nodes,
         "remote_frontends": remote,

@@ -119,6 +119,15 @@ CASES = {
         {"omero_web_appliance_address": "web.example.org"},
         ["omero_web_appliance_address = 'web.example.org' on", "expected an IP address of"],
     ),
+    # Sentinel needs a majority of three or more stores to elect a primary.
+    "Sentinel asked for with two stores": (
+        {"omero_web_appliance_sentinel": True},
+        ["omero_web_appliance_sentinel = true with 2 session store(s)", "Sentinel needs three or more"],
+    ),
+    "Sentinel quorum larger than the stores": (
+        {"redis_sentinel_quorum": 5},
+        ["redis_sentinel_quorum = 5, redis_sentinel_down_after = 5: expected 1 to 2 Sentinels"],
+    ),
     "prefix without a leading slash": (
         {"omero_web_prefix": "omero"},
         ["omero_web_prefix = 'omero': expected a path that starts with /"],

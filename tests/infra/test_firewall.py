@@ -7,7 +7,7 @@ import pytest
 
 from helpers import APPLIED, applied_config, http, wait_for
 from playbook import changed_nothing, recap, run_site
-from topology import address, connects, host_of, outside, redis_clients, remote_frontends
+from topology import address, connects, host_of, outside, redis_clients, remote_frontends, topology_of
 
 pytestmark = pytest.mark.any_config
 
@@ -55,11 +55,14 @@ def test_http_is_open_on_front_ends(host, node):
 
 @pytest.mark.group("session_stores")
 def test_redis_answers_only_the_web_nodes_that_use_it(host, node, nodes):
+    """And under Sentinel, the other stores; its Sentinel the same hosts."""
     clients = redis_clients(node, nodes)
+    ports = [6379, 26379] if topology_of(node, nodes)["sentinel"] else [6379]
     ip = address(host)
     for other in nodes:
         if other != node:
-            assert connects(host_of(other), ip, 6379) == (other in clients), other.name
+            for port in ports:
+                assert connects(host_of(other), ip, port) == (other in clients), (other.name, port)
 
 
 @pytest.mark.group("omero_web_nodes")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from helpers import applied_config, http, load_session, save_session, session_engine, wait_for, web_setting
-from topology import host_of, session_store_of
+from topology import host_of, session_stores_of
 
 
 @pytest.mark.group("frontends")
@@ -35,8 +35,10 @@ def test_health_fails_while_the_session_store_is_down(host, node, nodes):
         assert node_health(host) == 200
         return
     key = save_session(host)
-    store = host_of(session_store_of(node, nodes))
-    store.check_output("systemctl stop redis-server")
+    # Every store it depends on (under Sentinel, all of them: one alone fails over).
+    stores = [host_of(store) for store in session_stores_of(node, nodes)]
+    for store in stores:
+        store.check_output("systemctl stop redis-server")
     try:
         stopped = time.monotonic()
         # Each request answers within the helper's 10 s timeout (0 would mean it hung).
@@ -44,7 +46,8 @@ def test_health_fails_while_the_session_store_is_down(host, node, nodes):
         took = time.monotonic() - stopped
         assert node_health(host) == 503
     finally:
-        store.check_output("systemctl start redis-server")
+        for store in stores:
+            store.check_output("systemctl start redis-server")
     assert wait_for(lambda: node_health(host) == 200, timeout=30)
     # A session created before the outage is valid again.
     assert load_session(host, key) == "kept"

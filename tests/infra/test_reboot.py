@@ -35,6 +35,8 @@ def test_services_come_back_after_a_restart(host, node, web_hosts):
         assert host.service("omero-web").is_running
     if "session_stores" in node.groups:
         assert host.service("redis-server").is_running
+        if host.run("systemctl is-enabled redis-sentinel").rc == 0:
+            assert host.service("redis-sentinel").is_running
     if "frontends" in node.groups:
         prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
         url = f"{nginx_url(node)}{prefix}/webclient/login/"

@@ -101,8 +101,16 @@ def remote_frontends(nodes: list[Node]) -> list[Node]:
 
 
 def redis_clients(node: Node, nodes: list[Node]) -> list[Node]:
-    """Web nodes on other hosts that use this session store (the first one)."""
-    return named(topology_of(node, nodes)["store_clients"], nodes)
+    """Hosts that reach this session store: the web nodes on other hosts that
+    use it (the first one), and under Sentinel the other stores too."""
+    seen = topology_of(node, nodes)
+    return named(seen["store_clients"] + seen["store_peers"], nodes)
+
+
+def session_stores_of(node: Node, nodes: list[Node]) -> list[Node]:
+    """Every store an OMERO.web node's sessions depend on: its one store, or
+    under Sentinel all of them."""
+    return named(topology_of(node, nodes)["session_stores_of_node"], nodes)
 
 
 def is_container(node: Node) -> bool:

@@ -380,3 +380,31 @@ def test_the_host_checker_applies_the_same_rules():
     """omeroweb/'s rules module is this file, not a copy of it."""
     host = ROOT / "omeroweb/src/omero_web_appliance/rules.py"
     assert host.resolve() == Path(rules.__file__).resolve()
+
+
+SENTINEL = {
+    "master": "omero-web",
+    "password": "s3cret",
+    "sentinels": [{"host": "10.0.0.5", "port": 26379}, {"host": "10.0.0.6", "port": "26379"}],
+}
+
+
+def test_under_sentinel_omero_web_asks_the_sentinels_for_the_primary_alone():
+    cache = built(redis_sentinel=SENTINEL)["effective"]["omero.web.caches"]["default"]
+    assert cache["LOCATION"] == ["redis://omero-web/0"]
+    options = cache["OPTIONS"]
+    assert options["CLIENT_CLASS"] == "django_redis.client.SentinelClient"
+    assert options["CONNECTION_FACTORY"] == "django_redis.pool.SentinelConnectionFactory"
+    assert options["SENTINELS"] == [["10.0.0.5", 26379], ["10.0.0.6", 26379]]
+    assert options["PASSWORD"] == "s3cret" and options["SENTINEL_KWARGS"]["password"] == "s3cret"
+    # Without Sentinel, the one Redis of the URL, as before.
+    assert (
+        built(redis_sentinel={})["effective"]["omero.web.caches"]["default"]["LOCATION"]
+        == INPUTS["redis_url"]
+    )
+
+
+def test_a_sentinel_password_is_a_secret():
+    assert built(redis_url="redis://10.0.0.5:6379/0", redis_sentinel=SENTINEL)["has_secrets"] is True
+    without = {**SENTINEL, "password": ""}
+    assert built(redis_url="redis://10.0.0.5:6379/0", redis_sentinel=without)["has_secrets"] is False

@@ -218,3 +218,47 @@ def test_the_tests_see_a_site_of_its_own_names_as_the_roles_do(tmp_path):
     assert nodes["n1"].groups >= {"web", "omero_web_nodes", "session_stores"}
     assert "frontends" not in nodes["n1"].groups and nodes["lb"].groups >= {"edge", "frontends"}
     assert [n.name for n in helpers.remote_frontends(list(nodes.values()))] == ["lb"]
+
+
+STORES3 = {"frontends": ["lb"], "omero_web_nodes": ["n1", "n2"], "session_stores": ["r1", "r2", "r3"]}
+
+
+def test_three_session_stores_replicate_under_sentinel():
+    r2, n1 = topology(STORES3, "r2"), topology(STORES3, "n1")
+    assert r2["sentinel"] and n1["sentinel"]
+    # Every web node uses every store (their Sentinels), each store its peers.
+    assert r2["store_clients"] == ["n1", "n2"] and r2["store_peers"] == ["r1", "r3"]
+    assert n1["session_stores_of_node"] == ["r1", "r2", "r3"] and n1["store_peers"] == []
+    # Fewer stores: each serves as today.
+    assert not topology(CLUSTER, "redis")["sentinel"] and topology(CLUSTER, "n1")[
+        "session_stores_of_node"
+    ] == ["redis"]
+
+
+def test_a_store_that_is_a_node_uses_the_others_under_sentinel():
+    groups = {
+        "frontends": ["a", "b", "c"],
+        "omero_web_nodes": ["a", "b", "c"],
+        "session_stores": ["a", "b", "c"],
+    }
+    a = topology(groups, "a")
+    assert a["sentinel"] and a["store_clients"] == ["b", "c"] and a["store_peers"] == ["b", "c"]
+    assert not topology(groups, "a", sentinel=False)["sentinel"]
+    assert topology(groups, "a", sentinel=False)["store_clients"] == []
+
+
+@pytest.mark.parametrize(
+    ("stores", "sentinel", "said"),
+    [
+        (
+            ["r1", "r2"],
+            True,
+            "omero_web_appliance_sentinel = true with 2 session store(s) (r1, r2): Sentinel needs three",
+        ),
+        ([], True, "with 0 session store(s) (none)"),
+        (["r1", "r2", "r3"], "yes", "omero_web_appliance_sentinel = 'yes': expected true, false or nothing"),
+    ],
+)
+def test_sentinel_asked_for_without_three_stores_is_refused(stores, sentinel, said):
+    with pytest.raises(ValueError, match=re.escape(said)):
+        topology({**CLUSTER, "session_stores": stores}, "n1", sentinel=sentinel)

@@ -30,8 +30,9 @@ _URL_PASSWORD = rules.URL_PASSWORD
 
 
 def redact(text: str) -> str:
-    """``text`` with the passwords of the URLs in it replaced."""
-    return _URL_PASSWORD.sub(r"\1********@", text)
+    """``text`` with the passwords in it replaced: a URL's, and a JSON
+    value's (a cache's OPTIONS under Sentinel)."""
+    return rules.JSON_PASSWORD.sub(r"\1********\2", _URL_PASSWORD.sub(r"\1********@", text))
 
 
 @dataclass(frozen=True)

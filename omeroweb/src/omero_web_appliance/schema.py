@@ -288,9 +288,11 @@ def _cache(key: str, cache: object) -> str | None:
     if not isinstance(cache, dict) or not isinstance(cache.get("BACKEND"), str):
         return 'an object with a BACKEND, e.g. {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://..."}'
     if "redis" in cache["BACKEND"].lower():
+        # One URL, or a list of them (the primary first; Sentinel's client).
         location = cache.get("LOCATION")
-        if not isinstance(location, str) or not re.fullmatch(r"(rediss?|unix)://\S+", location):
-            return "LOCATION is a Redis URL, e.g. redis://127.0.0.1:6379/0"
+        urls = location if isinstance(location, list) and location else [location]
+        if not all(isinstance(url, str) and re.fullmatch(r"(rediss?|unix)://\S+", url) for url in urls):
+            return "LOCATION is a Redis URL, e.g. redis://127.0.0.1:6379/0, or a list of them"
     timeout = cache.get("TIMEOUT", 300)
     if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 0):
         return "TIMEOUT is a number of seconds (0 or more) or null"

@@ -1,0 +1,110 @@
+"""Session stores under Redis Sentinel (the cluster scenario's three): one
+primary and replicas that every Sentinel agrees on; when the primary fails,
+the Sentinels elect another, OMERO.web follows it without a restart and no
+session is lost; the failed store comes back as a replica by itself, and
+site.yml then changes nothing."""
+
+import time
+
+import pytest
+
+from helpers import Load, load_session, save_session, wait_for, web_setting
+from playbook import changed_nothing, recap, run_site
+from topology import address, host_of, in_group, nginx_url, remote_frontends, topology_of
+
+pytestmark = pytest.mark.cluster
+
+# redis-cli as root on a store, with the password from its config.
+AUTH = """REDISCLI_AUTH=$(awk '/^requirepass /{gsub(/"/, "", $2); print $2}' /etc/redis/redis.conf)"""
+MASTER = "omero-web"
+
+
+def role(host) -> str:
+    """master, slave, or down."""
+    found = host.run(f"{AUTH} timeout 5 redis-cli --raw ROLE")
+    return found.stdout.split("\n", 1)[0] if found.rc == 0 and found.stdout else "down"
+
+
+def primary_named_by(host) -> str:
+    found = host.run(f"{AUTH} timeout 5 redis-cli -p 26379 --raw SENTINEL GET-MASTER-ADDR-BY-NAME {MASTER}")
+    return found.stdout.split("\n", 1)[0] if found.rc == 0 else ""
+
+
+def link_up(host) -> bool:
+    return "master_link_status:up" in host.run(f"{AUTH} timeout 5 redis-cli INFO replication").stdout
+
+
+@pytest.fixture
+def stores(nodes):
+    found = in_group(nodes, "session_stores")
+    assert len(found) >= 3 and topology_of(found[0], nodes)["sentinel"], (
+        "this test needs three session stores"
+    )
+    return [(store, host_of(store)) for store in found]
+
+
+def test_the_stores_replicate_one_primary_that_every_sentinel_names(stores):
+    primary = primary_named_by(stores[0][1])
+    assert primary in [address(host) for _, host in stores]
+    for store, host in stores:
+        assert primary_named_by(host) == primary, store.name
+        if address(host) == primary:
+            assert role(host) == "master", store.name
+        else:
+            assert role(host) == "slave" and link_up(host), store.name
+        # Neither Redis nor its Sentinel answers without the password.
+        for port in (6379, 26379):
+            assert "NOAUTH" in host.run(f"timeout 5 redis-cli -p {port} PING").stdout, (store.name, port)
+
+
+def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, stores):
+    web = in_group(nodes, "omero_web_nodes")
+    balancer = remote_frontends(nodes)[0]
+    lb = host_of(balancer)
+    first, second = host_of(web[0]), host_of(web[-1])
+    key = save_session(first)
+    pids = {
+        n.name: host_of(n).check_output("systemctl show --property MainPID --value omero-web") for n in web
+    }
+    primary = primary_named_by(stores[0][1])
+    (old_store, old), *_ = [(s, h) for s, h in stores if address(h) == primary]
+    others = [h for _, h in stores if h is not old]
+    time.sleep(1)  # The session is more than a second old when the primary fails.
+
+    # /health/ saves, loads and deletes a session through the balancer.
+    prefix = web_setting(first, "omero.web.prefix", "")
+    with Load(lb, f"{nginx_url(balancer)}{prefix}/health/") as load:
+        time.sleep(3)
+        old.check_output("systemctl stop redis-server")
+        stopped = time.monotonic()
+        try:
+            assert wait_for(
+                lambda: primary_named_by(others[0]) not in ("", primary), timeout=60, interval=0.5
+            )
+            elected = time.monotonic() - stopped
+            assert wait_for(lambda: load_session(second, key) == "kept", timeout=30, interval=0.5)
+            followed = time.monotonic() - stopped
+            time.sleep(5)
+        finally:
+            old.check_output("systemctl start redis-server")
+    new = primary_named_by(others[0])
+    assert all(primary_named_by(h) == new for h in others)
+    # No session lost, no OMERO.web restarted, requests failed only meanwhile.
+    assert load_session(first, key) == "kept" and load_session(second, key) == "kept"
+    assert {
+        n.name: host_of(n).check_output("systemctl show --property MainPID --value omero-web") for n in web
+    } == pids
+    assert load.result["ok"] > 0 and load.result["not_ok_window"] <= 20, load.result
+
+    # The old primary comes back as a replica of the new one, by itself.
+    came_back = time.monotonic()
+    assert wait_for(lambda: role(old) == "slave" and link_up(old), timeout=60, interval=1), role(old)
+    rejoined = time.monotonic() - came_back
+    assert primary_named_by(old) == new
+    again = run_site(request.config.getoption("inventory"), {})
+    assert again.returncode == 0 and changed_nothing(again), recap(again)
+    print(
+        f"primary {old_store.name} stopped: another elected after {elected:.1f} s, OMERO.web read the session"
+        f" through it after {followed:.1f} s; load through the balancer: {load.result};"
+        f" back as a replica {rejoined:.1f} s after its restart"
+    )
