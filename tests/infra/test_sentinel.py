@@ -2,7 +2,7 @@
 primary and replicas that every Sentinel agrees on; when the primary fails,
 the Sentinels elect another, OMERO.web follows it without a restart and no
 session is lost; the failed store comes back as a replica by itself, and
-site.yml then changes nothing."""
+site.yml then changes nothing on the stores."""
 
 import time
 
@@ -101,10 +101,13 @@ def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, s
     assert wait_for(lambda: role(old) == "slave" and link_up(old), timeout=60, interval=1), role(old)
     rejoined = time.monotonic() - came_back
     assert primary_named_by(old) == new
-    again = run_site(request.config.getoption("inventory"), {})
-    assert again.returncode == 0 and changed_nothing(again), recap(again)
     print(
         f"primary {old_store.name} stopped: another elected after {elected:.1f} s, OMERO.web read the session"
         f" through it after {followed:.1f} s; load through the balancer: {load.result};"
         f" back as a replica {rejoined:.1f} s after its restart"
     )
+    # site.yml on the stores then changes nothing (the web nodes may carry a
+    # change an earlier test left, tests/infra/test_rollout.py).
+    stores_only = ",".join(store.name for store, _ in stores)
+    again = run_site(request.config.getoption("inventory"), {}, "--limit", stores_only)
+    assert again.returncode == 0 and changed_nothing(again), recap(again)
