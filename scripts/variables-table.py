@@ -18,13 +18,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- variables:start -->", "<!-- variables:end -->"
-ROLES = ["omero_web", "nginx", "apache", "tls", "redis", "firewall", "applied_state"]
+ROLES = ["omero_web", "nginx", "keepalived", "apache", "tls", "redis", "firewall", "applied_state"]
 # The collection the roles are called from (galaxy.yml).
 COLLECTION = "{namespace}.{name}".format(**yaml.safe_load((ROOT / "galaxy.yml").read_text()))
 # Where each role runs in site.yml.
 RUNS_ON = {
     "omero_web": "the hosts of `omero_web_nodes` (playbooks/omero_web_nodes.yml)",
     "nginx": "the hosts of `frontends` (playbooks/frontends.yml)",
+    "keepalived": (
+        "the hosts of `frontends` after Nginx (playbooks/frontends.yml), when"
+        " omero_web_appliance_virtual_address names an address and two or more front ends"
+        " are hosts of their own"
+    ),
     "apache": "the hosts of `apache_frontends`, which are also front ends (playbooks/apache_frontends.yml)",
     "tls": "front ends facing the clients, called by the nginx and apache roles",
     "redis": "the hosts of `session_stores` (playbooks/session_stores.yml)",

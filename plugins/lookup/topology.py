@@ -16,6 +16,8 @@ description:
     apache_frontends, session_stores), today's names for those it leaves out.
   - The session stores replicate under Redis Sentinel when there are three or more of them, unless
     omero_web_appliance_sentinel (true or false) says otherwise; true with fewer is refused.
+  - omero_web_appliance_virtual_address names an IPv4 address that two or more front ends of their own
+    share by VRRP (keepalived); with fewer, or no IPv4 address, it is refused.
 """
 
 
@@ -25,6 +27,8 @@ class LookupModule(LookupBase):
         try:
             # No host at play level (a play's serial): no host's own answers.
             sentinel = self._templar.template(variables.get("omero_web_appliance_sentinel"))
-            return [topology(variables["groups"], variables.get("inventory_hostname", ""), names, sentinel)]
+            virtual = self._templar.template(variables.get("omero_web_appliance_virtual_address"))
+            host = variables.get("inventory_hostname", "")
+            return [topology(variables["groups"], host, names, sentinel, virtual)]
         except ValueError as error:
             raise AnsibleLookupError(str(error)) from error

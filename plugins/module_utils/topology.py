@@ -7,6 +7,8 @@ the tests' helpers (tests/infra/topology.py). Pure Python, no Ansible.
 
 from __future__ import annotations
 
+import ipaddress
+
 # What each group is for, and its name in the inventory unless the site
 # names it otherwise (omero_web_appliance_groups).
 GROUPS = {
@@ -59,8 +61,36 @@ def replicated(stores: list[str], sentinel: object = None) -> bool:
     return sentinel
 
 
+def virtual_address(address: object, remote: list[str]) -> str:
+    """The front ends' virtual address (omero_web_appliance_virtual_address),
+    '' for none: an IPv4 address (VRRP version 2), held by one of two or more
+    front ends of their own; anything else, a clear error."""
+    if address is None or address == "":
+        return ""
+    try:
+        found = ipaddress.ip_address(str(address))
+    except ValueError:
+        found = None
+    if not isinstance(found, ipaddress.IPv4Address):
+        raise ValueError(
+            f"omero_web_appliance_virtual_address = {address!r}: expected an IPv4 address on the front ends'"
+            " network, e.g. 192.0.2.10"
+        )
+    if len(remote) < 2:
+        listed = ", ".join(remote) or "none"
+        raise ValueError(
+            f"omero_web_appliance_virtual_address = {address!r} with {len(remote)} front end(s) of their own"
+            f" ({listed}): a virtual address moves between two or more front ends that are no OMERO.web node"
+        )
+    return str(found)
+
+
 def topology(
-    groups: dict[str, list[str]], host: str, names: dict | None = None, sentinel: object = None
+    groups: dict[str, list[str]],
+    host: str,
+    names: dict | None = None,
+    sentinel: object = None,
+    virtual: object = None,
 ) -> dict:
     """Per host: the members of each group, and
 
@@ -84,7 +114,10 @@ def topology(
       another node can answer);
     - behind_apache: Apache on this host proxies to its Nginx;
     - rolling_batch: the web nodes' play's serial: one at a time behind front
-      ends of their own, else all at once.
+      ends of their own, else all at once;
+    - virtual_address: the address the front ends of their own share by VRRP
+      (keepalived), '' for none (virtual_address());
+    - vrrp_peers: the other front ends this one shares it with.
     """
     names = group_names(names)
 
@@ -95,6 +128,7 @@ def topology(
     apache, stores = members("apache_frontends"), members("session_stores")
     remote = [h for h in frontends if h not in nodes]
     with_sentinel = replicated(stores, sentinel)
+    shared = virtual_address(virtual, remote)
     if with_sentinel:
         store = stores[0]
         clients = [h for h in nodes if h != host] if host in stores else []
@@ -118,4 +152,6 @@ def topology(
         "drain_frontends": remote if len(nodes) > 1 else [],
         "behind_apache": host in apache,
         "rolling_batch": 1 if remote else "100%",
+        "virtual_address": shared,
+        "vrrp_peers": [h for h in remote if h != host] if shared and host in remote else [],
     }

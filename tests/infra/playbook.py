@@ -54,6 +54,12 @@ def run_site(
     )
 
 
+def changes_nothing_on(inventory: str, names: list[str]) -> tuple[bool, str]:
+    """site.yml limited to these hosts: (it ran and changed nothing, its recap)."""
+    again = run_site(inventory, {}, "--limit", ",".join(names))
+    return again.returncode == 0 and changed_nothing(again), recap(again)
+
+
 def recap(result: subprocess.CompletedProcess) -> str:
     """The PLAY RECAP of a run."""
     output = result.stdout + result.stderr

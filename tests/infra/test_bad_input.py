@@ -128,6 +128,14 @@ CASES = {
         {"redis_sentinel_quorum": 5},
         ["redis_sentinel_quorum = 5, redis_sentinel_down_after = 5: expected 1 to 2 Sentinels"],
     ),
+    # VRRP moves the address between two or more front ends of their own.
+    "virtual address with a single front end": (
+        {"omero_web_appliance_virtual_address": "192.0.2.20"},
+        [
+            "omero_web_appliance_virtual_address = '192.0.2.20' with 0 front end(s) of their own (none)",
+            "a virtual address moves between two or more front ends",
+        ],
+    ),
     "prefix without a leading slash": (
         {"omero_web_prefix": "omero"},
         ["omero_web_prefix = 'omero': expected a path that starts with /"],

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from helpers import http, wait_for, web_setting
-from topology import is_container, nginx_url
+from topology import is_container, nginx_url, virtual_address
 
 pytestmark = [pytest.mark.reboot, pytest.mark.any_config]
 
@@ -41,3 +41,9 @@ def test_services_come_back_after_a_restart(host, node, web_hosts):
         prefix = web_setting(web_hosts[0], "omero.web.prefix", "")
         url = f"{nginx_url(node)}{prefix}/webclient/login/"
         assert wait_for(lambda: http(host, url)[0] == 200, timeout=240, interval=2)
+        # With a virtual address, keepalived is back and the site answers on
+        # the address, whichever balancer holds it now.
+        if host.run("systemctl is-enabled keepalived").rc == 0:
+            assert host.service("keepalived").is_running
+            shared = f"https://{virtual_address()}{prefix}/webclient/login/"
+            assert wait_for(lambda: http(host, shared)[0] == 200, timeout=60, interval=1)

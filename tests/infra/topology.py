@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -82,7 +83,13 @@ def topology_of(node: Node | None, nodes: list[Node]) -> dict:
     for n in nodes:
         for group in n.groups:
             groups.setdefault(group, []).append(n.name)
-    return MODEL.topology(groups, node.name if node else "")
+    return MODEL.topology(groups, node.name if node else "", virtual=virtual_address())
+
+
+def virtual_address() -> str:
+    """The front ends' virtual address in this scenario ('' for none): what
+    tests/group_vars/all.yml gives omero_web_appliance_virtual_address."""
+    return os.environ.get("APPLIANCE_VIRTUAL_ADDRESS", "")
 
 
 def named(names: list[str], nodes: list[Node]) -> list[Node]:

@@ -262,3 +262,38 @@ def test_a_store_that_is_a_node_uses_the_others_under_sentinel():
 def test_sentinel_asked_for_without_three_stores_is_refused(stores, sentinel, said):
     with pytest.raises(ValueError, match=re.escape(said)):
         topology({**CLUSTER, "session_stores": stores}, "n1", sentinel=sentinel)
+
+
+TWO_BALANCERS = {**CLUSTER, "frontends": ["lb1", "lb2"]}
+
+
+def test_a_virtual_address_is_shared_by_the_front_ends_of_their_own():
+    lb1, lb2 = (topology(TWO_BALANCERS, h, virtual="10.0.0.20") for h in ("lb1", "lb2"))
+    assert lb1["virtual_address"] == lb2["virtual_address"] == "10.0.0.20"
+    assert lb1["vrrp_peers"] == ["lb2"] and lb2["vrrp_peers"] == ["lb1"]
+    # A node is drained from every front end, and takes part in no VRRP.
+    n1 = topology(TWO_BALANCERS, "n1", virtual="10.0.0.20")
+    assert n1["drain_frontends"] == ["lb1", "lb2"] and n1["vrrp_peers"] == []
+    assert topology(TWO_BALANCERS, "lb1")["virtual_address"] == ""
+    assert topology(TWO_BALANCERS, "lb1")["vrrp_peers"] == []
+
+
+@pytest.mark.parametrize(
+    ("groups", "virtual", "said"),
+    [
+        (
+            CLUSTER,
+            "10.0.0.20",
+            "omero_web_appliance_virtual_address = '10.0.0.20' with 1 front end(s) of their own (lb):"
+            " a virtual address moves between two or more",
+        ),
+        # Front ends that are web nodes too (all-in-one) are no front ends of their own.
+        (ALL_IN_ONE, "10.0.0.20", "with 0 front end(s) of their own (none)"),
+        (TWO_BALANCERS, "lb.example.org", "= 'lb.example.org': expected an IPv4 address"),
+        (TWO_BALANCERS, "2001:db8::20", "= '2001:db8::20': expected an IPv4 address"),
+        (TWO_BALANCERS, 20, "= 20: expected an IPv4 address"),
+    ],
+)
+def test_a_virtual_address_without_two_front_ends_or_no_ipv4_is_refused(groups, virtual, said):
+    with pytest.raises(ValueError, match=re.escape(said)):
+        topology(groups, "n1", virtual=virtual)
