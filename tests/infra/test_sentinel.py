@@ -4,6 +4,7 @@ the Sentinels elect another, OMERO.web follows it without a restart and no
 session is lost; the failed store comes back as a replica by itself, and
 site.yml then changes nothing on the stores."""
 
+import re
 import time
 
 import pytest
@@ -28,6 +29,12 @@ def role(host) -> str:
 def primary_named_by(host) -> str:
     found = host.run(f"{AUTH} timeout 5 redis-cli -p 26379 --raw SENTINEL GET-MASTER-ADDR-BY-NAME {MASTER}")
     return found.stdout.split("\n", 1)[0] if found.rc == 0 else ""
+
+
+def release(host) -> tuple[int, ...]:
+    """The Redis release a store runs, as (major, minor)."""
+    found = re.search(r"v=(\d+)\.(\d+)", host.check_output("redis-server --version"))
+    return tuple(int(part) for part in found.groups())
 
 
 def link_up(host) -> bool:
@@ -101,6 +108,13 @@ def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, s
     assert wait_for(lambda: role(old) == "slave" and link_up(old), timeout=60, interval=1), role(old)
     rejoined = time.monotonic() - came_back
     assert primary_named_by(old) == new
+    # Every store but the new primary replicates it: the Sentinels elected
+    # the oldest Redis release left, which the others' releases can read.
+    elected_host = next(h for _, h in stores if address(h) == new)
+    assert release(elected_host) == min(release(h) for h in others)
+    for store, host in stores:
+        if host is not elected_host:
+            assert role(host) == "slave" and link_up(host), store.name
     print(
         f"primary {old_store.name} stopped: another elected after {elected:.1f} s, OMERO.web read the session"
         f" through it after {followed:.1f} s; load through the balancer: {load.result};"
