@@ -42,7 +42,8 @@ def site_url(nodes) -> str:
 
 
 def test_one_balancer_holds_the_address_and_the_site_answers_on_it(balancers, client, nodes):
-    assert [n.name for n, host in balancers if holds(host)] == [balancers[0][0].name]
+    # One holds it, whichever came up first (no preemption).
+    assert sum(holds(host) for _, host in balancers) == 1
     status, _, body = login_page(client, site_url(nodes), "")
     assert status == 200 and "OMERO.web - Login" in body
     for node, host in balancers:
