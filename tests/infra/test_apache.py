@@ -12,7 +12,7 @@ import pytest
 
 from helpers import PortHolder, exposure, http, login_page, wait_for
 from playbook import run_site
-from topology import address, connects, host_of, in_group, limit_to_front_end, nginx_port
+from topology import address, connects, host_of, in_group, limit_to_one_apache, nginx_port
 
 pytestmark = pytest.mark.group("apache_frontends")
 
@@ -148,7 +148,7 @@ def test_a_port_apache_cannot_bind_is_rolled_back(host, node, nodes, client, pre
     out a host the roles read (the other front end)."""
     files = ["/etc/apache2/ports.conf", "/etc/apache2/sites-available/omero-web.conf"]
     before = [host.file(f).sha256sum for f in files]
-    limit = limit_to_front_end(node, nodes)
+    limit = limit_to_one_apache(node, nodes)
     with PortHolder(host, 8443):
         extra = {"apache_https_port": 8443, "apache_reload_timeout": 5}
         result = run_site(request.config.getoption("inventory"), extra, "--limit", limit)

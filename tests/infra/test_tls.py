@@ -28,7 +28,7 @@ from topology import (
     address,
     host_of,
     is_container,
-    limit_to_front_end,
+    limit_to_one_apache,
     nginx_https_port,
     nginx_port,
     nginx_url,
@@ -451,7 +451,7 @@ def test_an_unreachable_acme_ca_fails_the_run_naming_it(host, node, nodes, prefi
     before = served(ip, port)
     unreachable = "https://127.0.0.1:9/directory"
     extra = {"tls_acme_directory": unreachable} | ({} if acme() else {"tls_certificate_source": "acme"})
-    limit = ("--limit", limit_to_front_end(node, nodes))
+    limit = ("--limit", limit_to_one_apache(node, nodes))
     result = run_site(inventory, extra, *limit)
     output = result.stdout + result.stderr
     try:

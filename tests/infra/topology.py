@@ -70,12 +70,10 @@ def in_group(nodes: list[Node], group: str) -> list[Node]:
     return [n for n in nodes if group in n.groups]
 
 
-def limit_to_front_end(node: Node, nodes: list[Node]) -> str:
-    """A --limit for a run that changes one front end: that host alone, and
-    for an Apache front end the hosts behind it too (every host that is not
-    an Apache front end). Either leaves out hosts the roles read."""
-    if "apache_frontends" not in node.groups:
-        return node.name
+def limit_to_one_apache(node: Node, nodes: list[Node]) -> str:
+    """A --limit of this host and every host that is not an Apache front
+    end: a run that changes one front end leaves the others out, and proves a
+    --limit that leaves out a host the roles read."""
     return ",".join(n.name for n in nodes if n == node or "apache_frontends" not in n.groups)
 
 
