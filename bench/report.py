@@ -295,6 +295,71 @@ def suite_section(phases: dict, out: Path) -> list[str]:
     return rows
 
 
+def failover_section(failover: dict, out: Path) -> list[str]:
+    figures = failover["figures"]
+    labels = {
+        "front end": "balancer holding the address killed",
+        "session store": "Redis primary stopped",
+        "every host restarted": "every host restarted at once",
+    }
+    timed = {  # what each failure is timed by: (figure, its meaning)
+        "front end": [("moved", "address moved"), ("answered", "site answered on it")],
+        "session store": [
+            ("elected", "another primary elected"),
+            ("followed", "OMERO.web read the session through it"),
+            ("rejoined", "old primary a replica again"),
+        ],
+        "every host restarted": [("site_back", "login page through a front end")],
+    }
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ticks = []
+    for row, (kind, keys) in enumerate(timed.items()):
+        for offset, (key, meaning) in enumerate(keys):
+            values = [f[key] for f in figures if f["name"] == kind and key in f]
+            y = row * 4 + offset
+            ax.scatter(values, [y] * len(values), s=18)
+            ticks.append((y, f"{kind}: {meaning}"))
+    for _, goal in failover["goals"].values():
+        ax.axvline(goal, linestyle="--", linewidth=0.8, color="grey")
+    ax.set_yticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds after the failure (each dot a round; dashed: goals 5 s and 15 s)")
+    save(fig, out / "failover.png")
+    rows = [
+        "## Failover",
+        "",
+        "`bench/failover.py` on the cluster scenario's containers (two balancers holding a virtual",
+        "address, two OMERO.web nodes, three session stores under Sentinel): each failure caused",
+        f"{failover['rounds']} times ({failover['rounds_passed']} rounds passed every test) under a",
+        "bounded load from a host of the network, 10 requests/s at most.",
+        "",
+        "| failure | round | seconds to recover (goal) | requests ok | failed | failed for (s) "
+        "| session kept |",
+        "|---|---:|---|---:|---:|---:|---|",
+    ]
+    rounds: dict[str, int] = {}
+    for entry in figures:
+        kind = entry["name"]
+        rounds[kind] = rounds.get(kind, 0) + 1
+        goal_key, goal = failover["goals"].get(kind, ("", 0))
+        times = ", ".join(
+            f"{meaning} {entry[key]:.1f}"
+            + (f" ({met(entry[key] <= goal)}: {goal:.0f})" if key == goal_key else "")
+            for key, meaning in timed.get(kind, [])
+            if key in entry
+        )
+        load = entry.get("load", {})
+        failed = load.get("error", 0) + load.get("maintenance", 0) if load else ""
+        kept = {True: "yes", False: "**no**"}.get(entry.get("session_kept"), "")
+        where = f" ({entry['host']})" if "host" in entry else ""
+        rows.append(
+            f"| {labels.get(kind, kind)}{where} | {rounds[kind]} | {times} | {load.get('ok', '')} | {failed}"
+            f" | {load.get('not_ok_window', '')} | {kept} |"
+        )
+    rows += ["", "![failover times per round](failover.png)", ""]
+    return rows
+
+
 def write(results: dict, out: Path) -> int:
     lines = [
         "# Benchmarks",
@@ -313,6 +378,8 @@ def write(results: dict, out: Path) -> int:
         lines += sessions_section(results["sessions"], out)
     if "converge" in results:
         lines += converge_section(results["converge"], results.get("ice"), out)
+    if "failover" in results:
+        lines += failover_section(results["failover"], out)
     if results.get("suite_phases"):
         lines += suite_section(results["suite_phases"], out)
     (out / "REPORT.md").write_text("\n".join(lines))

@@ -45,6 +45,9 @@ def pytest_configure(config):
     )
     config.addinivalue_line("markers", "cluster: needs a load balancer and several nodes")
     config.addinivalue_line(
+        "markers", "failover: fails a host under load and records the figures (bench/failover.py runs these)"
+    )
+    config.addinivalue_line(
         "markers", "any_config: does not depend on the config a side effect changes: runs before it only"
     )
 

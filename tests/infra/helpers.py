@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import time
@@ -25,6 +26,21 @@ ENV = (
 def as_omero_web(host, command: str):
     """Run a shell command as the OMERO.web user with OMERO.web's environment."""
     return host.run(f"runuser -u {USER} -- env {ENV} sh -c {shlex.quote(command)}")
+
+
+# redis-cli as root on a session store, with the password from its config.
+REDIS_AUTH = """REDISCLI_AUTH=$(awk '/^requirepass /{gsub(/"/, "", $2); print $2}' /etc/redis/redis.conf)"""
+
+
+def redis_role(host) -> str:
+    """A store's Redis role: master, slave, or down."""
+    found = host.run(f"{REDIS_AUTH} timeout 5 redis-cli --raw ROLE")
+    return found.stdout.split("\n", 1)[0] if found.rc == 0 and found.stdout else "down"
+
+
+def link_up(host) -> bool:
+    """A replica's link to its primary is up."""
+    return "master_link_status:up" in host.run(f"{REDIS_AUTH} timeout 5 redis-cli INFO replication").stdout
 
 
 def django(host, code: str):
@@ -301,6 +317,15 @@ def exposure(host, unit: str) -> float:
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", report)
     assert found, report[-2000:]
     return float(found.group(1))
+
+
+def record(name: str, **figures) -> None:
+    """Keeps a measured figure in the file APPLIANCE_FIGURES names, where it
+    is set (bench/failover.py reads them); a line of JSON each."""
+    path = os.environ.get("APPLIANCE_FIGURES")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"name": name, **figures}) + "\n")
 
 
 def wait_for(check, timeout: float = 60, interval: float = 1):

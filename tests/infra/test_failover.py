@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import Load, http, login_page, wait_for, web_setting
+from helpers import Load, http, login_page, record, wait_for, web_setting
 from playbook import changed_nothing, changes_nothing_on, recap, run_site
 from topology import address, host_of, in_group, remote_frontends, virtual_address
 
@@ -59,6 +59,7 @@ def test_one_balancer_holds_the_address_and_the_site_answers_on_it(balancers, cl
         assert conf.user == "root" and conf.mode == 0o600 and "auth_type PASS" in conf.content_string
 
 
+@pytest.mark.failover
 def test_when_its_balancer_fails_the_address_moves_and_the_site_goes_on(request, balancers, client, nodes):
     (failed, old), *_ = [(n, h) for n, h in balancers if holds(h)]
     others = [h for n, h in balancers if n != failed]
@@ -81,6 +82,7 @@ def test_when_its_balancer_fails_the_address_moves_and_the_site_goes_on(request,
     assert load.result["ok"] > 0 and load.result["not_ok_window"] <= 20, load.result
     print(f"balancer {failed.name} killed: the address moved after {moved:.1f} s,", end=" ")
     print(f"the site answered on it after {answered:.1f} s; load through the address: {load.result}")
+    record("front end", moved=round(moved, 1), answered=round(answered, 1), load=load.result)
 
     # Back, it stays a backup: the address stays where it went.
     assert wait_for(lambda: old.run("systemctl is-system-running").stdout.strip() == "running", timeout=300)

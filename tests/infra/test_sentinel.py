@@ -9,25 +9,28 @@ import time
 
 import pytest
 
-from helpers import Load, load_session, save_session, wait_for, web_setting
+from helpers import (
+    REDIS_AUTH,
+    Load,
+    link_up,
+    load_session,
+    record,
+    redis_role,
+    save_session,
+    wait_for,
+    web_setting,
+)
 from playbook import changes_nothing_on
 from topology import address, host_of, in_group, nginx_url, remote_frontends, topology_of
 
 pytestmark = pytest.mark.cluster
 
-# redis-cli as root on a store, with the password from its config.
-AUTH = """REDISCLI_AUTH=$(awk '/^requirepass /{gsub(/"/, "", $2); print $2}' /etc/redis/redis.conf)"""
 MASTER = "omero-web"
 
 
-def role(host) -> str:
-    """master, slave, or down."""
-    found = host.run(f"{AUTH} timeout 5 redis-cli --raw ROLE")
-    return found.stdout.split("\n", 1)[0] if found.rc == 0 and found.stdout else "down"
-
-
 def primary_named_by(host) -> str:
-    found = host.run(f"{AUTH} timeout 5 redis-cli -p 26379 --raw SENTINEL GET-MASTER-ADDR-BY-NAME {MASTER}")
+    ask = f"SENTINEL GET-MASTER-ADDR-BY-NAME {MASTER}"
+    found = host.run(f"{REDIS_AUTH} timeout 5 redis-cli -p 26379 --raw {ask}")
     return found.stdout.split("\n", 1)[0] if found.rc == 0 else ""
 
 
@@ -35,10 +38,6 @@ def release(host) -> tuple[int, ...]:
     """The Redis release a store runs, as (major, minor)."""
     found = re.search(r"v=(\d+)\.(\d+)", host.check_output("redis-server --version"))
     return tuple(int(part) for part in found.groups())
-
-
-def link_up(host) -> bool:
-    return "master_link_status:up" in host.run(f"{AUTH} timeout 5 redis-cli INFO replication").stdout
 
 
 @pytest.fixture
@@ -56,14 +55,15 @@ def test_the_stores_replicate_one_primary_that_every_sentinel_names(stores):
     for store, host in stores:
         assert primary_named_by(host) == primary, store.name
         if address(host) == primary:
-            assert role(host) == "master", store.name
+            assert redis_role(host) == "master", store.name
         else:
-            assert role(host) == "slave" and link_up(host), store.name
+            assert redis_role(host) == "slave" and link_up(host), store.name
         # Neither Redis nor its Sentinel answers without the password.
         for port in (6379, 26379):
             assert "NOAUTH" in host.run(f"timeout 5 redis-cli -p {port} PING").stdout, (store.name, port)
 
 
+@pytest.mark.failover
 def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, stores):
     web = in_group(nodes, "omero_web_nodes")
     balancer = remote_frontends(nodes)[0]
@@ -97,7 +97,8 @@ def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, s
     new = primary_named_by(others[0])
     assert all(primary_named_by(h) == new for h in others)
     # No session lost, no OMERO.web restarted, requests failed only meanwhile.
-    assert load_session(first, key) == "kept" and load_session(second, key) == "kept"
+    kept = [load_session(host, key) == "kept" for host in (first, second)]
+    assert all(kept), kept
     assert {
         n.name: host_of(n).check_output("systemctl show --property MainPID --value omero-web") for n in web
     } == pids
@@ -105,7 +106,8 @@ def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, s
 
     # The old primary comes back as a replica of the new one, by itself.
     came_back = time.monotonic()
-    assert wait_for(lambda: role(old) == "slave" and link_up(old), timeout=60, interval=1), role(old)
+    back = wait_for(lambda: redis_role(old) == "slave" and link_up(old), timeout=60, interval=1)
+    assert back, redis_role(old)
     rejoined = time.monotonic() - came_back
     assert primary_named_by(old) == new
     # Every store but the new primary replicates it: the Sentinels elected
@@ -114,11 +116,19 @@ def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, s
     assert release(elected_host) == min(release(h) for h in others)
     for store, host in stores:
         if host is not elected_host:
-            assert role(host) == "slave" and link_up(host), store.name
+            assert redis_role(host) == "slave" and link_up(host), store.name
     print(
         f"primary {old_store.name} stopped: another elected after {elected:.1f} s, OMERO.web read the session"
         f" through it after {followed:.1f} s; load through the balancer: {load.result};"
         f" back as a replica {rejoined:.1f} s after its restart"
+    )
+    record(
+        "session store",
+        elected=round(elected, 1),
+        followed=round(followed, 1),
+        rejoined=round(rejoined, 1),
+        session_kept=all(kept),
+        load=load.result,
     )
     # site.yml on the stores then changes nothing (the web nodes may carry a
     # change an earlier test left, tests/infra/test_rollout.py).
