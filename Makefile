@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= false
 SUITES := bookworm trixie
 
-.PHONY: demo test test-vm bench collection lint pytest molecule controller images vm-images demo-clean
+.PHONY: demo test test-vm bench bench-failover collection lint pytest molecule controller images vm-images demo-clean
 
 demo: controller $(VENV)/.installed images
 	scripts/demo.sh
@@ -41,6 +41,11 @@ collection: $(VENV)/.installed
 # scripts/molecule-lanes.sh.
 bench: controller $(VENV)/.installed $(VENV)/.bench-installed images
 	$(VENV)/bin/python bench/appliance.py $(if $(LANES_LOG),--lanes-log $(LANES_LOG))
+
+# The cluster scenario's failovers measured (bench/failover.py), added to
+# bench/results/REPORT.md.
+bench-failover: controller $(VENV)/.installed $(VENV)/.bench-installed images
+	$(VENV)/bin/python bench/failover.py
 
 $(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet -r requirements-bench.txt

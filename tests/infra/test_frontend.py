@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from helpers import exposure, http, login_page, wait_for, web_setting
-from topology import host_of, in_group
+from playbook import changed_nothing, recap, run_site
+from topology import host_of, in_group, remote_frontends
 
 pytestmark = pytest.mark.group("frontends")
 
@@ -99,6 +100,21 @@ def test_maintenance_page_while_omero_web_is_down(host, nginx, prefix, static_ur
             web.run("systemctl start omero-web")
     # gunicorn starts in seconds in a container, in a minute or more in an emulated VM.
     assert wait_for(lambda: login_page(host, nginx, prefix)[0] == 200, timeout=240, interval=2)
+
+
+@pytest.mark.cluster
+@pytest.mark.alone
+@pytest.mark.once
+def test_a_run_limited_to_a_front_end_names_the_web_nodes_it_needs(request, node, nodes):
+    """Nginx's site is made of the endpoints the web nodes publish in the run."""
+    assert node in remote_frontends(nodes), "this test needs a front end of its own"
+    result = run_site(request.config.getoption("inventory"), {}, "--limit", node.name)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    first = in_group(nodes, "omero_web_nodes")[0].name
+    assert f"{first} has not run the omero_web role in this run" in output, output[-3000:]
+    assert "a --limit must include the omero_web_nodes hosts" in output
+    assert changed_nothing(result), recap(result)
 
 
 def test_the_root_leads_to_the_prefix(host, nginx, prefix):
