@@ -23,7 +23,7 @@ lint: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	pytest tests/unit omeroweb/tests
 
-# Every container scenario, in three lanes at once (scripts/molecule-lanes.sh);
+# Every container scenario, in two lanes at once (scripts/molecule-lanes.sh, LANES=);
 # the VM ones are test-vm's and users' (vagrant).
 molecule: controller $(VENV)/.installed $(SCANNERS)/.installed images
 	scripts/molecule-lanes.sh
