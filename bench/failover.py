@@ -51,27 +51,17 @@ def molecule(action: str, env: dict, timeout: int) -> bool:
 
 
 def summary(figures: list[dict]) -> dict:
-    """Per kind of failure: each measured figure's median, least and most,
-    and the requests of the loads."""
-    kinds: dict[str, dict] = {}
+    """Per kind of failure: each timed figure's median, least and most."""
+    timed: dict[str, dict[str, list[float]]] = {}
     for entry in figures:
-        kind = kinds.setdefault(entry["name"], {"count": 0, "figures": {}, "requests": {}})
-        kind["count"] += 1
         for key, value in entry.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                kind["figures"].setdefault(key, []).append(value)
-            elif isinstance(value, bool):
-                kind.setdefault(key, []).append(value)
-        load = entry.get("load", {})
-        for key in ("ok", "maintenance", "error", "not_ok_window"):
-            if key in load:
-                kind["requests"].setdefault(key, []).append(load[key])
-    for kind in kinds.values():
-        kind["figures"] = {
-            key: {"median": statistics.median(v), "least": min(v), "most": max(v)}
-            for key, v in kind["figures"].items()
-        }
-    return kinds
+            if isinstance(value, float):
+                timed.setdefault(entry["name"], {}).setdefault(key, []).append(value)
+
+    def spread(values: list[float]) -> dict:
+        return {"median": statistics.median(values), "least": min(values), "most": max(values)}
+
+    return {kind: {key: spread(v) for key, v in keys.items()} for kind, keys in timed.items()}
 
 
 def main() -> int:
@@ -102,11 +92,8 @@ def main() -> int:
         finally:
             if not args.keep:
                 molecule("destroy", env, timeout=600)
-        figures = (
-            [json.loads(line) for line in figures_file.read_text().splitlines()]
-            if (figures_file.exists())
-            else []
-        )
+        lines = figures_file.read_text().splitlines() if figures_file.exists() else []
+        figures = [json.loads(line) for line in lines]
 
     saved = args.out / "results.json"
     results: dict = json.loads(saved.read_text()) if saved.exists() else {"suite": "bookworm"}

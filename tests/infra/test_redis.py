@@ -3,13 +3,10 @@ on other hosts use it; then on this host's address too, with a password."""
 
 import pytest
 
-from helpers import exposure
+from helpers import REDIS_AUTH, exposure
 from topology import address, redis_clients
 
 pytestmark = pytest.mark.group("session_stores")
-
-# The password is in the config only root can read.
-AUTH = "REDISCLI_AUTH=$(awk '/^requirepass /{print $2}' /etc/redis/redis.conf)"
 
 
 def test_redis_listens_on_loopback_unless_other_hosts_use_it(host, node, nodes):
@@ -26,13 +23,13 @@ def test_redis_wants_a_password_when_other_hosts_use_it(host, node, nodes):
     anonymous = host.run("redis-cli -h 127.0.0.1 ping").stdout.strip()
     if redis_clients(node, nodes):
         assert anonymous.startswith("NOAUTH")
-        assert host.run(f"{AUTH} redis-cli -h 127.0.0.1 ping").stdout.strip() == "PONG"
+        assert host.run(f"{REDIS_AUTH} redis-cli -h 127.0.0.1 ping").stdout.strip() == "PONG"
     else:
         assert anonymous == "PONG"
 
 
 def test_redis_keeps_an_append_only_file(host):
-    assert host.check_output(f"{AUTH} redis-cli config get appendonly").split() == ["appendonly", "yes"]
+    assert host.check_output(f"{REDIS_AUTH} redis-cli config get appendonly").split() == ["appendonly", "yes"]
     assert host.service("redis-server").is_enabled
 
 
