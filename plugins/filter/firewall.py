@@ -36,6 +36,23 @@ def firewall_loopback(address):
         return False
 
 
+def firewall_rules(kept, declared, services_here, extra=()):
+    """The rules to load: what each service running here declared (this
+    run's declaration over the one kept on the host), by service name, so
+    the ruleset is the same whichever role declared first and whether or
+    not it declared in this run; then the inventory's extra rules."""
+    merged = {**(kept or {}), **(declared or {})}
+    rules = []
+    for service in sorted(merged):
+        if service in services_here:
+            rules.extend(merged[service])
+    return rules + list(extra or [])
+
+
 class FilterModule:
     def filters(self):
-        return {"firewall_admits": firewall_admits, "firewall_loopback": firewall_loopback}
+        return {
+            "firewall_admits": firewall_admits,
+            "firewall_loopback": firewall_loopback,
+            "firewall_rules": firewall_rules,
+        }

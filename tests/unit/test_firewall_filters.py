@@ -55,3 +55,32 @@ def test_sources_that_would_shut_the_controller_out(address, sources):
 )
 def test_a_service_on_loopback_needs_no_port(address, loopback):
     assert filters.firewall_loopback(address) is loopback
+
+
+NGINX = [{"service": "nginx", "port": 80}]
+VRRP = [{"service": "vrrp", "proto": "vrrp", "sources": ["192.0.2.16"]}]
+REDIS = [{"service": "redis", "port": 6379, "sources": ["192.0.2.11"]}]
+
+
+@pytest.mark.parametrize(
+    ("kept", "declared"),
+    [
+        ({}, {"nginx": NGINX, "keepalived": VRRP}),
+        ({"keepalived": VRRP, "nginx": NGINX}, {"nginx": NGINX, "keepalived": VRRP}),
+        ({"keepalived": VRRP, "nginx": NGINX}, {"nginx": NGINX}),
+        ({"keepalived": VRRP, "nginx": NGINX}, {}),
+        ({"nginx": NGINX}, {"keepalived": VRRP}),
+    ],
+    ids=["first run", "every role declared", "one role declared", "play alone", "kept and new"],
+)
+def test_the_ruleset_is_the_same_whichever_service_declared_first(kept, declared):
+    # A first converge, a second one and the firewall play alone write one
+    # file: the order does not follow the order of the declarations.
+    assert filters.firewall_rules(kept, declared, ["nginx", "keepalived"]) == VRRP + NGINX
+
+
+def test_this_runs_declaration_wins_and_services_not_here_are_left_out():
+    extra = [{"service": "extra", "port": 8443}]
+    kept = {"nginx": [{"service": "nginx", "port": 8080}], "redis": REDIS}
+    assert filters.firewall_rules(kept, {"nginx": NGINX}, ["nginx"], extra) == NGINX + extra
+    assert filters.firewall_rules(kept, {"nginx": []}, ["nginx", "redis"]) == REDIS
