@@ -65,6 +65,8 @@ def table(options: dict) -> list[str]:
             kind += f" of {option['elements']}"
         if option.get("required"):
             default = "required"
+        elif option.get("no_log"):
+            default = "a secret (see defaults/main.yml)"
         else:
             value = option.get("default")
             default = "`" + cell(value if isinstance(value, str) else json.dumps(value)) + "`"
