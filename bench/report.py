@@ -323,7 +323,10 @@ def failover_section(failover: dict, out: Path) -> list[str]:
         ax.axvline(goal, linestyle="--", linewidth=0.8, color="grey")
     ax.set_yticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("seconds after the failure (each dot a round; dashed: goals 5 s and 15 s)")
+    times = [v for f in figures for k, v in f.items() if isinstance(v, float)]
+    ax.set_xlim(0, max(times + [goal for _, goal in failover["goals"].values()]) * 1.1)
+    goals = " and ".join(f"{goal:g} s" for _, goal in failover["goals"].values())
+    ax.set_xlabel(f"seconds after the failure (a dot per round; dashed: goals, {goals})", fontsize=8)
     save(fig, out / "failover.png")
     rows = [
         "## Failover",
@@ -337,10 +340,11 @@ def failover_section(failover: dict, out: Path) -> list[str]:
         "| session kept |",
         "|---|---:|---|---:|---:|---:|---|",
     ]
-    rounds: dict[str, int] = {}
+    # A round of the restart records one entry per front end: counted by host.
+    rounds: dict[tuple, int] = {}
     for entry in figures:
         kind = entry["name"]
-        rounds[kind] = rounds.get(kind, 0) + 1
+        count = rounds[kind, entry.get("host")] = rounds.get((kind, entry.get("host")), 0) + 1
         goal_key, goal = failover["goals"].get(kind, ("", 0))
         times = ", ".join(
             f"{meaning} {entry[key]:.1f}"
@@ -353,7 +357,7 @@ def failover_section(failover: dict, out: Path) -> list[str]:
         kept = {True: "yes", False: "**no**"}.get(entry.get("session_kept"), "")
         where = f" ({entry['host']})" if "host" in entry else ""
         rows.append(
-            f"| {labels.get(kind, kind)}{where} | {rounds[kind]} | {times} | {load.get('ok', '')} | {failed}"
+            f"| {labels.get(kind, kind)}{where} | {count} | {times} | {load.get('ok', '')} | {failed}"
             f" | {load.get('not_ok_window', '')} | {kept} |"
         )
     rows += ["", "![failover times per round](failover.png)", ""]
