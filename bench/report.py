@@ -323,8 +323,8 @@ def failover_section(failover: dict, out: Path) -> list[str]:
         ax.axvline(goal, linestyle="--", linewidth=0.8, color="grey")
     ax.set_yticks([t for t, _ in ticks], [label for _, label in ticks], fontsize=7)
     ax.invert_yaxis()
-    times = [v for f in figures for k, v in f.items() if isinstance(v, float)]
-    ax.set_xlim(0, max(times + [goal for _, goal in failover["goals"].values()]) * 1.1)
+    seconds = [v for f in figures for v in f.values() if isinstance(v, float)]
+    ax.set_xlim(0, max(seconds + [goal for _, goal in failover["goals"].values()]) * 1.1)
     goals = " and ".join(f"{goal:g} s" for _, goal in failover["goals"].values())
     ax.set_xlabel(f"seconds after the failure (a dot per round; dashed: goals, {goals})", fontsize=8)
     save(fig, out / "failover.png")
