@@ -23,8 +23,8 @@ def test_every_default_is_documented_with_the_same_value(role):
     options = spec["options"]
     assert sorted(defaults) == sorted(options), f"{role}: defaults/main.yml and the spec name other variables"
     for name, value in defaults.items():
-        # A secret's default stays in defaults/main.yml alone: Ansible renders
-        # the spec and prints it when a validation fails.
+        # A secret's default stays in defaults/main.yml alone: a failed
+        # validation prints the whole spec.
         expected = None if options[name].get("no_log") else value
         assert options[name].get("default") == expected, f"{role}: {name} differs"
         assert options[name].get("description"), f"{role}: {name} has no description"
@@ -41,7 +41,7 @@ def test_secrets_are_marked_no_log_and_their_defaults_stay_out_of_the_spec(role)
         makes_one = "ansible.builtin.password" in str(defaults.get(name, ""))
         if makes_one or (SECRET.search(name) and option.get("type") in ("str", "dict")):
             assert option.get("no_log") is True, f"{role}: {name} holds a secret: no_log: true"
-            assert "default" not in option, f"{role}: {name}: a failed validation prints its default"
+            assert "default" not in option, f"{role}: {name}: a failed validation prints the spec"
 
 
 @pytest.mark.parametrize("role", ROLES)
