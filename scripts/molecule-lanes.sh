@@ -6,10 +6,11 @@
 # longest first (the default scenario, the cluster, then the smaller ones
 # one after the other), so the lanes end about together.
 #
-# The other lanes start once the default scenario has converged: by then
-# the build-once caches every scenario uses (the zeroc-ice wheel of each
-# Python ABI, the appliance's own wheel, the collections) hold what they
-# need, so no two runs build the same file at once.
+# The other lanes start once the default scenario's converge has reached
+# its hosts' venvs: by then the build-once caches every scenario uses (the
+# zeroc-ice wheel of each Python ABI, the appliance's own wheel, the
+# collections) hold what they need, so no two runs build the same file at
+# once.
 #
 # Each line carries its scenario's name and the seconds since the start
 # (bench/appliance.py --lanes-log reads the phases from them); the exit status is non-zero when a
@@ -32,12 +33,13 @@ trap 'rm -rf "$work"' EXIT
 converged=$work/converged
 
 # molecule test -s NAME, each line prefixed; touches $converged once a
-# scenario has converged.
+# scenario's converge has built or found every wheel (it copies the
+# appliance's own to the hosts after the zeroc-ice ones), or has converged.
 scenario() {
     local name=$1 line
     molecule test -s "$name" 2>&1 | while IFS= read -r line; do
         printf '[%s +%d] %s\n' "$name" "$SECONDS" "$line"
-        if [[ $line == *converge*"Executed: Successful"* ]]; then
+        if [[ $line == *"TASK [omero_web : Copy the appliance's wheel]"* || $line == *converge*"Executed: Successful"* ]]; then
             touch "$converged"
         fi
     done

@@ -32,6 +32,11 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "group(name): run on every host of this inventory group")
     config.addinivalue_line("markers", "reboot: restarts hosts, so it runs after the other tests")
     config.addinivalue_line(
+        "markers",
+        "leaves_a_change: leaves the hosts with a change the inventory does not ask, so it runs"
+        " after the other tests but the restarts (a later run would put it back, at a rollout's cost)",
+    )
+    config.addinivalue_line(
         "markers", "once(index=0): run on one host of the group alone, the first or the one at index"
     )
     config.addinivalue_line(
@@ -78,9 +83,15 @@ def host_under_test(item) -> str | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Restarts last; a test of one host goes to that host's process
-    (xdist's loadgroup), any other runs alone. Before ``-m`` selects."""
-    items.sort(key=lambda item: item.get_closest_marker("reboot") is not None)
+    """Restarts last, after what leaves a change; a test of one host goes to
+    that host's process (xdist's loadgroup), any other runs alone. Before
+    ``-m`` selects."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("reboot") is not None,
+            item.get_closest_marker("leaves_a_change") is not None,
+        )
+    )
     for item in items:
         host = host_under_test(item)
         if host is None or item.get_closest_marker("reboot") or item.get_closest_marker("alone"):

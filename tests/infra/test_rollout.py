@@ -79,8 +79,10 @@ def test_a_node_that_does_not_come_up_stops_the_rollout(request, cluster):
     assert again.returncode == 0 and changed_nothing(again), recap(again)
 
 
+@pytest.mark.leaves_a_change
 def test_a_good_change_rolls_through_every_node_one_at_a_time(request, cluster):
-    """After the failed one above; leaves the cluster with the change."""
+    """After the failed one above and every other test but the restarts:
+    leaves the cluster with the change."""
     web, balancers = cluster
     before = {n.name: live_state(host_of(n)) for n in web}
     change = {"omero_web_session_expire_at_browser_close": False}

@@ -130,7 +130,6 @@ def test_a_failed_primary_is_replaced_and_omero_web_follows_it(request, nodes, s
         session_kept=all(kept),
         load=load.result,
     )
-    # site.yml on the stores then changes nothing (the web nodes may carry a
-    # change an earlier test left, tests/infra/test_rollout.py).
+    # site.yml on the stores then changes nothing.
     quiet, said = changes_nothing_on(request.config.getoption("inventory"), [s.name for s, _ in stores])
     assert quiet, said

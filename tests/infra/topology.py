@@ -10,10 +10,12 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import testinfra
+from testinfra.backend.base import CommandResult
+from testinfra.backend.podman import PodmanBackend
 
 from helpers import ROOT
 
@@ -22,6 +24,39 @@ _model = ROOT / "plugins/module_utils/topology.py"
 _spec = importlib.util.spec_from_file_location("appliance_topology", _model)
 MODEL = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(MODEL)
+
+# How the controller runs commands in a container: the connection plugin's
+# way (connection_plugins/podman_pipelined.py), for Ansible and the tests alike.
+_connection = ROOT / "connection_plugins/podman_pipelined.py"
+_spec = importlib.util.spec_from_file_location("appliance_podman_connection", _connection)
+CONNECTION = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(CONNECTION)
+
+
+class EnteredContainer(PodmanBackend):
+    """Testinfra's Podman backend, each command run in the container's
+    namespaces (nsenter) rather than by `podman exec`, as root."""
+
+    NAME = "podman_entered"
+
+    def run(self, command: str, *args: str, **kwargs) -> CommandResult:
+        if self.user not in (None, "root") or os.geteuid() != 0:
+            return super().run(command, *args, **kwargs)
+        cmd = self.get_command(command, *args)
+        pid = CONNECTION.container_pid(self.name)
+        if not pid:
+            return self.result(125, self.encode(cmd), b"", f"container {self.name} is not running".encode())
+        argv = CONNECTION.entered(pid, ["/bin/sh", "-c", cmd])
+        run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        return self.result(run.returncode, self.encode(cmd), run.stdout, run.stderr)
+
+
+@cache
+def container_host(name: str) -> testinfra.host.Host:
+    backend = EnteredContainer(name)
+    host = testinfra.host.Host(backend)
+    backend.set_host(host)
+    return host
 
 
 @dataclass
@@ -125,10 +160,11 @@ def is_container(node: Node) -> bool:
 
 
 def host_of(node: Node):
-    """Testinfra's host for a node: Podman's exec for containers, else SSH
-    with the inventory's address, port, user and key (the VM scenario)."""
+    """Testinfra's host for a node: a container entered as the connection
+    plugin does, else SSH with the inventory's address, port, user and key
+    (the VM scenario)."""
     if is_container(node):
-        return testinfra.get_host(f"podman://{node.container}")
+        return container_host(node.container)
     user = node.vars.get("ansible_user", "root")
     return testinfra.get_host(
         f"ssh://{user}@{node.container}:{node.vars.get('ansible_port', 22)}",

@@ -52,3 +52,36 @@ def test_each_hosts_tests_run_in_one_process(tmp_path):
     workers = {host: {worker for worker, name in ran if name == host} for host in ("one", "two")}
     assert all(len(seen) == 1 for seen in workers.values()), workers
     assert "ALONE" not in result.stdout
+
+
+ORDERED = """import pytest
+
+
+@pytest.mark.reboot
+def test_a_restart(nodes):
+    print("ORDER restart")
+
+
+@pytest.mark.leaves_a_change
+def test_a_change_left(nodes):
+    print("ORDER change")
+
+
+def test_another(nodes):
+    print("ORDER other")
+"""
+
+
+def test_what_leaves_a_change_runs_after_the_others_and_before_the_restarts(tmp_path):
+    (tmp_path / "hosts.yml").write_text(INVENTORY)
+    (tmp_path / "test_order.py").write_text(ORDERED)
+    shutil.copy(ROOT / "tests/infra/conftest.py", tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--rootdir", str(tmp_path),
+         f"--inventory={tmp_path / 'hosts.yml'}", str(tmp_path), "-m", "alone"],
+        capture_output=True, text=True, timeout=120,
+        env={"PATH": str(Path(sys.executable).parent), "PYTHONPATH": str(ROOT / "tests/infra")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    order = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("ORDER ")]
+    assert order == ["other", "change", "restart"], result.stdout
