@@ -86,6 +86,16 @@ def test_the_user_cannot_log_in_or_change_its_code(host):
     assert as_omero_web(host, f"touch {VENV}/bin/x").rc != 0
 
 
+def test_config_xml_with_the_session_stores_password_is_closed_to_other_users(host):
+    """Also after the omero CLI wrote it anew (it does whenever it reads it)."""
+    config_xml = f"{OMERODIR}/etc/grid/config.xml"
+    assert as_omero_web(host, f"{VENV}/bin/omero config get omero.web.prefix").rc == 0
+    assert as_omero_web(host, f"test -r {config_xml}").rc == 0
+    read = host.run(f"runuser -u nobody -- cat {config_xml}")
+    # (Its content, a password, stays out of the report either way.)
+    assert read.rc != 0 and "Permission denied" in read.stderr, f"another user read it (exit {read.rc})"
+
+
 def test_omero_config_get_prints_what_the_inventory_set(host, node):
     wanted = node.vars.get("omero_web_config", {})
     assert wanted, "the scenario's inventory sets omero_web_config"
