@@ -7,7 +7,7 @@ as a facility would, then, in one run so that every figure is a ratio or a
 pair measured side by side:
   converge  - first (zeroc-ice wheel cached), second and --check runs, with
               the slowest tasks (profile_tasks), and the second again over
-              the stock Podman connection (no pipelining)
+              the stock Podman connection (`podman exec`, no pipelining)
   static    - bytes and requests of a first and a repeat load of the login
               page, a browser against one that gets no compression and no
               Cache-Control; static requests/s through Nginx (HTTPS, and
@@ -88,7 +88,7 @@ def profile(output: str) -> list[tuple[str, float]]:
 
 def converge_part(directory: Path) -> dict:
     hosts = inventory(directory, BENCH_GROUPS)
-    # The stock connection without the appliance's pipelining, for the ratio.
+    # The stock connection (podman exec, no pipelining), for the ratio.
     stock = inventory(directory, BENCH_GROUPS, "containers.podman.podman")
     env = {
         "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",

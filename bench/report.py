@@ -223,8 +223,8 @@ def converge_section(converge: dict, ice: dict | None, out: Path) -> list[str]:
             verdict += f"; 0 changed: {met(figures['changed'] == 0)}"
         rows.append(f"| {label} | {figures['seconds']:.1f} | {figures['changed']} | {verdict} |")
     stock = converge["second, stock connection"]["seconds"]
-    rows += ["", f"Second converge, the appliance's pipelined connection against the stock one: "
-             f"{converge['second']['seconds'] / stock:.2f}."]  # fmt: skip
+    rows += ["", "Second converge, the appliance's connection (pipelined, nsenter) against the stock one"
+             f" (podman exec): {converge['second']['seconds'] / stock:.2f}."]  # fmt: skip
     rows += [
         "",
         "Slowest tasks of the first converge (profile_tasks):",
