@@ -32,20 +32,26 @@ def test_every_host(nodes):
 """
 
 
-def test_each_hosts_tests_run_in_one_process(tmp_path):
+def run_probe(tmp_path, tests: str, *options: str) -> subprocess.CompletedProcess:
+    """pytest on ``tests`` with tests/infra's conftest and a two-host inventory."""
     (tmp_path / "hosts.yml").write_text(INVENTORY)
-    (tmp_path / "test_probe.py").write_text(TESTS)
+    (tmp_path / "test_probe.py").write_text(tests)
     # Beside the tests, as in tests/infra: pytest loads it while it reads the
     # options; the modules it imports from where they are.
     shutil.copy(ROOT / "tests/infra/conftest.py", tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--rootdir", str(tmp_path),
-         f"--inventory={tmp_path / 'hosts.yml'}", str(tmp_path),
-         "-m", "(not cluster) and not alone", "--dist", "loadgroup", "--numprocesses", "2"],
+         f"--inventory={tmp_path / 'hosts.yml'}", str(tmp_path), *options],
         capture_output=True, text=True, timeout=120,
         env={"PATH": str(Path(sys.executable).parent), "PYTHONPATH": str(ROOT / "tests/infra")},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_each_hosts_tests_run_in_one_process(tmp_path):
+    options = ("-m", "(not cluster) and not alone", "--dist", "loadgroup", "--numprocesses", "2")
+    result = run_probe(tmp_path, TESTS, *options)
     # -rA prints what each test printed.
     ran = [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("RAN ")]
     assert len(ran) == 6, result.stdout
@@ -73,15 +79,6 @@ def test_another(nodes):
 
 
 def test_what_leaves_a_change_runs_after_the_others_and_before_the_restarts(tmp_path):
-    (tmp_path / "hosts.yml").write_text(INVENTORY)
-    (tmp_path / "test_order.py").write_text(ORDERED)
-    shutil.copy(ROOT / "tests/infra/conftest.py", tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--rootdir", str(tmp_path),
-         f"--inventory={tmp_path / 'hosts.yml'}", str(tmp_path), "-m", "alone"],
-        capture_output=True, text=True, timeout=120,
-        env={"PATH": str(Path(sys.executable).parent), "PYTHONPATH": str(ROOT / "tests/infra")},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_probe(tmp_path, ORDERED, "-m", "alone")
     order = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("ORDER ")]
     assert order == ["other", "change", "restart"], result.stdout
