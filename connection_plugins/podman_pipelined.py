@@ -104,12 +104,26 @@ def entered(pid: int, argv: list) -> list:
     return ["nsenter", f"--target={pid}", *namespaces, "--", "/usr/bin/env", "-i", *environment, *argv]
 
 
+def entering(user: str | None) -> bool:
+    """Whether commands as ``user`` enter the container (root, on a rootful
+    controller) rather than go through `podman exec`."""
+    return user in (None, "", "root") and os.geteuid() == 0
+
+
+def run_entered(name: str, argv: list, stdin: bytes = b"", podman: str = "podman"):
+    """argv run in container ``name`` (a CompletedProcess), or None when it does not run."""
+    pid = container_pid(name, podman)
+    if not pid:
+        return None
+    return subprocess.run(entered(pid, argv), input=stdin, capture_output=True, check=False)
+
+
 class Connection(PodmanConnection):
     transport = "podman_pipelined"
     has_pipelining = True
 
     def _entering(self) -> bool:
-        return self.user in (None, "", "root") and os.geteuid() == 0
+        return entering(self.user)
 
     def _connect(self):
         if not self._entering():
@@ -119,13 +133,12 @@ class Connection(PodmanConnection):
         return self
 
     def _enter(self, argv: list, in_data: bytes | None = None) -> tuple[int, bytes, bytes]:
-        pid = container_pid(self._container_id, self.get_option("podman_executable"))
-        if not pid:
-            raise AnsibleConnectionFailure(f"container {self._container_id} is not running")
         try:
-            run = subprocess.run(entered(pid, argv), input=in_data or b"", capture_output=True, check=False)
+            run = run_entered(self._container_id, argv, in_data or b"", self.get_option("podman_executable"))
         except OSError as error:
             raise AnsibleConnectionFailure(f"cannot enter container {self._container_id}: {error}") from error
+        if run is None:
+            raise AnsibleConnectionFailure(f"container {self._container_id} is not running")
         return run.returncode, run.stdout, run.stderr
 
     @ensure_connect

@@ -70,3 +70,9 @@ def changed_nothing(result: subprocess.CompletedProcess) -> bool:
     """No host reports a change in the run's recap."""
     counts = re.findall(r"changed=(\d+)", recap(result))
     return bool(counts) and all(count == "0" for count in counts)
+
+
+def steps_taken(result: subprocess.CompletedProcess) -> list[str]:
+    """Why each role that took its steps in a run did (roles/applied_state
+    says it); none when every role skipped them."""
+    return re.findall(r"\w+ runs its steps: [^\"\n]*", result.stdout)

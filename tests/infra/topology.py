@@ -40,14 +40,12 @@ class EnteredContainer(PodmanBackend):
     NAME = "podman_entered"
 
     def run(self, command: str, *args: str, **kwargs) -> CommandResult:
-        if self.user not in (None, "root") or os.geteuid() != 0:
+        if not CONNECTION.entering(self.user):
             return super().run(command, *args, **kwargs)
         cmd = self.get_command(command, *args)
-        pid = CONNECTION.container_pid(self.name)
-        if not pid:
+        run = CONNECTION.run_entered(self.name, ["/bin/sh", "-c", cmd])
+        if run is None:
             return self.result(125, self.encode(cmd), b"", f"container {self.name} is not running".encode())
-        argv = CONNECTION.entered(pid, ["/bin/sh", "-c", cmd])
-        run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
         return self.result(run.returncode, self.encode(cmd), run.stdout, run.stderr)
 
 
