@@ -69,6 +69,28 @@ def test_a_repeat_visit_to_the_login_page_loads_no_asset_again(host, nginx, pref
         assert (status, body) == (304, ""), (asset, headers)
 
 
+def test_a_static_file_collected_anew_is_served_anew_within_seconds(host, nginx, static_url):
+    """Nginx keeps static files open (open_file_cache), but an all-in-one
+    host collects a new release's files in place, under URLs the new pages
+    name with a year's Cache-Control: the new file must win within seconds."""
+    site = host.file("/etc/nginx/sites-enabled/omero-web.conf").content_string
+    root = re.search(r"^\s*alias (\S+?)/?;", site, re.MULTILINE).group(1)
+    path, url = f"{root}/appliance-test-collected.txt", f"{nginx}{static_url}appliance-test-collected.txt"
+    try:
+        host.run_expect([0], f"printf release-1 > {path} && chmod 0644 {path}")
+        # Asked for often enough that every worker keeps it open.
+        assert {http(host, url)[::2] for _ in range(10)} == {(200, "release-1")}
+        # As collectstatic --clear does: the old file goes, a new one comes.
+        host.run_expect([0], f"rm {path} && printf release-2 > {path} && chmod 0644 {path}")
+
+        def every_worker_serves_the_new_file() -> bool:
+            return {http(host, url)[2] for _ in range(10)} == {"release-2"}
+
+        assert wait_for(every_worker_serves_the_new_file, timeout=5, interval=0.5)
+    finally:
+        host.run(f"rm -f {path}")
+
+
 def test_a_page_is_not_kept_by_browsers_as_a_static_file(host, nginx, prefix):
     _, headers, _ = login_page(host, nginx, prefix)
     assert "immutable" not in (header(headers, "Cache-Control") or ""), headers
