@@ -49,6 +49,8 @@ USER = "omero-web"
 PORT = 5100
 PLAIN_PORT = 5101  # Nginx's static location over plain HTTP (plain_nginx)
 HTTPS_PORT = 8443  # the demo's group_vars, which the bench inventory takes
+# The static files' servers run on one core, wrk on another (two at least).
+SERVER_CPU, LOAD_CPU = "0", "1"
 # The bench host is an all-in-one host.
 BENCH_GROUPS = {group: [HOST] for group in GROUPS}
 # The reference role's default first, then others the appliance could
@@ -140,18 +142,24 @@ def ice_part() -> dict:
 # --- static files ----------------------------------------------------------
 
 
-def wrk_argv(url: str, seconds: int, connections: int, script: str = "", gzip: bool = False) -> list[str]:
-    """wrk on the bench host, for seconds, its report with p99."""
+def wrk_argv(
+    url: str, seconds: int, connections: int, script: str = "", gzip: bool = False, cpu: str = ""
+) -> list[str]:
+    """wrk on the bench host, for seconds, its report with p99; on one core
+    (one thread) when cpu names it, else on all (two threads)."""
+    placed = ["taskset", "--cpu-list", cpu, "wrk", "--threads", "1"] if cpu else ["wrk", "--threads", "2"]
     return [
-        "podman", "exec", HOST, "wrk", "--threads", "2", "--connections", str(connections),
+        "podman", "exec", HOST, *placed, "--connections", str(connections),
         "--duration", f"{seconds}s", "--timeout", "10s", "--latency",
         *(["--script", script] if script else []),
         *(["--header", "Accept-Encoding: gzip"] if gzip else []), url,
     ]  # fmt: skip
 
 
-def wrk(url: str, seconds: int, connections: int, script: str = "", gzip: bool = False) -> dict:
-    result = run(wrk_argv(url, seconds, connections, script, gzip), timeout=seconds + 60)
+def wrk(
+    url: str, seconds: int, connections: int, script: str = "", gzip: bool = False, cpu: str = ""
+) -> dict:
+    result = run(wrk_argv(url, seconds, connections, script, gzip, cpu), timeout=seconds + 60)
     if result.returncode != 0:
         sys.exit(f"wrk {url} failed on {HOST}: {result.stderr[-2000:]}")
     return parse_wrk(result.stdout)
@@ -177,14 +185,23 @@ def parse_wrk(out: str) -> dict:
 class plain_nginx:  # noqa: N801 - used as a context manager, like open()
     """The site's own static location, copied from the live site into a
     plain-HTTP server on 127.0.0.1:PLAIN_PORT of the bench host alone, so
-    Nginx and whitenoise are compared over the same transport."""
+    Nginx and whitenoise are compared over the same transport. Untuned: the
+    location without its open_file_cache, logging a write per request (what
+    the role wrote before), for the figures that justify both."""
 
     path = "/etc/nginx/conf.d/bench-plain-static.conf"
+
+    def __init__(self, tuned: bool = True) -> None:
+        self.tuned = tuned
 
     def __enter__(self) -> plain_nginx:
         site = on_host("cat", "/etc/nginx/sites-enabled/omero-web.conf")
         location = re.search(r"^ +location /static/ \{.*?^ +\}$", site, re.MULTILINE | re.DOTALL).group(0)
-        conf = f"server {{\n    listen 127.0.0.1:{PLAIN_PORT};\n    sendfile on;\n{location}\n}}\n"
+        logged = ""
+        if not self.tuned:
+            location = re.sub(r"^ +open_file_cache.*\n", "", location, flags=re.MULTILINE)
+            logged = "    access_log /var/log/nginx/bench-plain-untuned.log;\n"
+        conf = f"server {{\n    listen 127.0.0.1:{PLAIN_PORT};\n    sendfile on;\n{logged}{location}\n}}\n"
         write = f"printf '%s' {shlex.quote(conf)} > {self.path}"
         on_host("sh", "-c", f"{write} && nginx -t -q && systemctl reload nginx")
         time.sleep(1)
@@ -194,22 +211,50 @@ class plain_nginx:  # noqa: N801 - used as a context manager, like open()
         on_host("sh", "-c", f"rm -f {self.path} && systemctl reload nginx", check=False)
 
 
+class pinned:  # noqa: N801 - used as a context manager, like open()
+    """The processes of a server (pgrep's pattern), its master and its
+    workers to come, on SERVER_CPU alone; on every core again afterwards."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def place(self, cpus: str) -> None:
+        script = f"for pid in $(pgrep -f {shlex.quote(self.pattern)}); do taskset -a -p -c {cpus} $pid; done"
+        on_host("sh", "-c", f"{script} >/dev/null")
+
+    def __enter__(self) -> pinned:
+        self.place(SERVER_CPU)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.place("0-1023")
+
+
 def static_part(seconds: int) -> dict:
+    if int(on_host("nproc").strip()) < 2:
+        sys.exit("the static files' part needs two cores: one for each server, one for wrk")
     loads = json.loads(on_host("python3", f"{BENCH_DIR}/static_load.py", f"https://127.0.0.1:{HTTPS_PORT}/"))
     # The login page's largest and smallest scripts, asked for as browsers do
     # (gzip accepted; both serve the .gz made when the files were collected),
-    # through Nginx and through gunicorn.
+    # through Nginx and through gunicorn. Each server gets one core and wrk
+    # the other: on shared cores wrk takes the most from the fastest server.
     first = loads["today"]["first"]
     served = {}
-    for asset in (first["largest"], first["smallest"]):
-        served[asset] = {"nginx": wrk(f"https://127.0.0.1:{HTTPS_PORT}{asset}", seconds, 16, gzip=True)}
-    with plain_nginx():
+    with pinned("nginx: "):
+        for asset in (first["largest"], first["smallest"]):
+            url = f"https://127.0.0.1:{HTTPS_PORT}{asset}"
+            served[asset] = {"nginx": wrk(url, seconds, 16, gzip=True, cpu=LOAD_CPU)}
+        for tuned, key in ((True, "nginx_plain"), (False, "nginx_plain_untuned")):
+            with plain_nginx(tuned):
+                for asset, figures in served.items():
+                    url = f"http://127.0.0.1:{PLAIN_PORT}{asset}"
+                    figures[key] = wrk(url, seconds, 16, gzip=True, cpu=LOAD_CPU)
+    setup = {"class": "sync", "workers": 5, "threads": 1, "preload": False}
+    with gunicorn(setup, whitenoise=True), pinned(f"gunicorn --bind 127.0.0.1:{PORT}"):
         for asset, figures in served.items():
-            figures["nginx_plain"] = wrk(f"http://127.0.0.1:{PLAIN_PORT}{asset}", seconds, 16, gzip=True)
-    with gunicorn({"class": "sync", "workers": 5, "threads": 1, "preload": False}, whitenoise=True):
-        for asset, figures in served.items():
-            figures["whitenoise"] = wrk(f"http://127.0.0.1:{PORT}{asset}", seconds, 16, gzip=True)
-    return {"loads": loads, "served": served}
+            url = f"http://127.0.0.1:{PORT}{asset}"
+            figures["whitenoise"] = wrk(url, seconds, 16, gzip=True, cpu=LOAD_CPU)
+    return {"loads": loads, "served": served, "cpus": {"server": SERVER_CPU, "load": LOAD_CPU}}
 
 
 # --- gunicorn --------------------------------------------------------------

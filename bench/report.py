@@ -73,6 +73,14 @@ def static_section(static: dict, out: Path) -> list[str]:
         f"{now['repeat']['from_cache']} assets not asked for, "
         f"{now['repeat']['not_modified']} revalidated (goal: no asset body): {met(repeat_bodies == 0)}.",
     ]
+    if "cpus" in static:
+        rows += [
+            "",
+            f"Static requests/s: each server on core {static['cpus']['server']} alone, wrk (one thread,",
+            f"16 connections, gzip accepted) on core {static['cpus']['load']}, so that wrk takes no CPU from",
+            "the server it measures (on shared cores it takes the most from the fastest one).",
+            "",
+        ]
     for asset, figures in static["served"].items():
         nginx = figures["nginx"]["requests_per_second"]
         whitenoise = figures["whitenoise"]["requests_per_second"]
@@ -91,6 +99,12 @@ def static_section(static: dict, out: Path) -> list[str]:
             )
         else:
             line += f" (goal at least 20x): {met(nginx / whitenoise >= 20)}"
+        if "nginx_plain_untuned" in figures:
+            untuned = figures["nginx_plain_untuned"]["requests_per_second"]
+            line += (
+                f". The same location without open_file_cache and with a log write per request: "
+                f"{untuned:,.0f} req/s; the role's location serves {plain / untuned:.2f}x as many"
+            )
         rows.append(line + ".")
     return [*rows, ""]
 
